@@ -1,0 +1,354 @@
+/*
+ * The block layer's internal API: for drivers and the core (block/ only).
+ *
+ * Contract between the core and a driver:
+ *  - Each driver is one 'static const BlockDriver' listed in block/drivers.c.
+ *  - Driver state lives in bs->opaque (instance_size bytes, zeroed).
+ *  - I/O hooks are byte-granular coroutine_fns. Requests arrive checked
+ *    against the image length, aligned to bs->bl.request_alignment and split
+ *    at bs->bl.max_transfer. Drivers issue their own I/O through their
+ *    children with bdrv_co_preadv(child, ...) and friends.
+ *  - A NULL hook means "not supported": the core emulates what it can (zero
+ *    writes become writes of a zero buffer, flushes succeed) and answers
+ *    -ENOTSUP for the rest.
+ *  - Control hooks (open, create, check, amend) set errp on failure.
+ */
+#ifndef BLOCK_BLOCK_INT_H
+#define BLOCK_BLOCK_INT_H
+
+#include <limits.h>
+#include <sys/queue.h>
+
+#include "block/block.h"
+#include "util/coroutine.h"
+#include "util/error.h"
+#include "util/iov.h"
+#include "util/option.h"
+#include "util/qobject.h"
+
+#define BLOCK_PROBE_BUF_SIZE 512
+
+/* Permissions a parent takes on a child (and, for files, OFD lock bytes). */
+enum {
+    BLK_PERM_CONSISTENT_READ = 0x01,
+    BLK_PERM_WRITE           = 0x02,
+    BLK_PERM_WRITE_UNCHANGED = 0x04,
+    BLK_PERM_RESIZE          = 0x08,
+    BLK_PERM_ALL             = 0x0f,
+};
+
+typedef enum BdrvChildRole {
+    BDRV_CHILD_FILE,        /* the protocol node under a format node */
+    BDRV_CHILD_BACKING,     /* the next image down the chain */
+    BDRV_CHILD_DATA,        /* external data file, vmdk extents */
+    BDRV_CHILD_METADATA,
+    BDRV_CHILD_ROOT,        /* a BlockBackend's edge */
+} BdrvChildRole;
+
+typedef struct BlockLimits {
+    uint32_t request_alignment;     /* power of two, >= 1 */
+    int64_t max_transfer;           /* 0: no limit */
+    int64_t opt_transfer;
+    int64_t max_pwrite_zeroes;      /* 0: no limit */
+    uint32_t pwrite_zeroes_alignment;
+    int64_t max_pdiscard;
+    uint32_t pdiscard_alignment;
+    size_t min_mem_alignment;       /* buffers for O_DIRECT */
+    size_t opt_mem_alignment;
+    int max_iov;                    /* 0: IOV_MAX */
+} BlockLimits;
+
+struct BdrvChild {
+    BlockDriverState *bs;           /* the child node */
+    BlockDriverState *parent;       /* NULL for a BlockBackend's root */
+    char *name;                     /* "file", "backing", "extents.0" */
+    BdrvChildRole role;
+    uint64_t perm;                  /* BLK_PERM_* taken */
+    uint64_t shared_perm;           /* BLK_PERM_* others may take */
+    LIST_ENTRY(BdrvChild) next;         /* in parent->children */
+    LIST_ENTRY(BdrvChild) next_parent;  /* in bs->parents */
+};
+
+/* A request in flight, for serialising overlapping writes. */
+typedef struct BdrvTrackedRequest {
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    bool is_write;
+    bool serialising;
+    int64_t overlap_offset;         /* range widened to the alignment */
+    int64_t overlap_bytes;
+    Coroutine *co;
+    CoQueue wait_queue;
+    LIST_ENTRY(BdrvTrackedRequest) list;
+} BdrvTrackedRequest;
+
+typedef enum BdrvDetectZeroes {
+    BDRV_DETECT_ZEROES_OFF,
+    BDRV_DETECT_ZEROES_ON,
+    BDRV_DETECT_ZEROES_UNMAP,
+} BdrvDetectZeroes;
+
+struct BlockDriverState {
+    const BlockDriver *drv;
+    void *opaque;
+
+    char filename[PATH_MAX];        /* as opened (or "json:{...}") */
+    char exact_filename[PATH_MAX];  /* the plain name, "" if none */
+    /* Backing file as recorded in the image, and its recorded format. */
+    char backing_file[PATH_MAX];
+    char backing_format[16];
+    /* backing_file resolved against this image's directory. */
+    char full_backing_filename[PATH_MAX];
+    char node_name[32];
+
+    int open_flags;                 /* BDRV_O_* */
+    bool read_only;
+    bool encrypted;
+    /* Probed as raw: writes to the first sector may not plant a header. */
+    bool probed_raw;
+    BdrvDetectZeroes detect_zeroes;
+
+    int64_t total_sectors;          /* formats keep their length here */
+    BlockLimits bl;
+    /* BDRV_REQ_* the driver handles itself on writes / zero writes. */
+    unsigned int supported_write_flags;
+    unsigned int supported_zero_flags;
+
+    BdrvChild *file;                /* the protocol child, or NULL */
+    BdrvChild *backing;             /* the backing child, or NULL */
+    LIST_HEAD(, BdrvChild) children;
+    LIST_HEAD(, BdrvChild) parents;
+
+    int refcnt;
+    unsigned int in_flight;         /* requests in the request path */
+    LIST_HEAD(, BdrvTrackedRequest) tracked_requests;
+    unsigned int serialising_in_flight;
+    bool wakeup_on_idle;
+    Coroutine *drain_waiter;
+
+    QDict *options;                 /* what the node was opened with */
+    QDict *explicit_options;
+};
+
+struct BlockDriver {
+    const char *format_name;
+    int instance_size;
+    bool is_format;                 /* false for protocol drivers */
+    const char *protocol_name;      /* "file", "host_device": protocols */
+    bool supports_backing;
+    bool has_variable_length;       /* length read on every getlength */
+
+    /*
+     * Probe: a score 0-100 for how sure the driver is that buf (the first
+     * bytes of the file, buf_size of them) is its format. Raw scores 1.
+     */
+    int (*bdrv_probe)(const uint8_t *buf, int buf_size, const char *filename);
+    /* Protocols: a score for serving filename (host_device: block devs). */
+    int (*bdrv_probe_device)(const char *filename);
+
+    /*
+     * Opens bs. Protocol drivers find "filename" in options; format drivers
+     * open their file child first (bdrv_open_file_child). Consumes the
+     * options it understands; the core rejects leftovers. May do I/O (runs
+     * in a coroutine or polls).
+     */
+    int (*bdrv_open)(BlockDriverState *bs, QDict *options, int flags,
+                     Error **errp);
+    void (*bdrv_close)(BlockDriverState *bs);
+    /* Fills in bs->bl after open (the core pre-sets defaults). */
+    void (*bdrv_refresh_limits)(BlockDriverState *bs, Error **errp);
+
+    /* Create: the schema and the creator. */
+    QemuOptsList *create_opts;
+    int coroutine_fn (*bdrv_co_create_opts)(const BlockDriver *drv,
+                                            const char *filename,
+                                            QemuOpts *opts, Error **errp);
+    /* Options 'amend' accepts (NULL: create_opts). */
+    QemuOptsList *amend_opts;
+    int (*bdrv_amend_options)(BlockDriverState *bs, QemuOpts *opts,
+                              BlockDriverAmendStatusCB *status_cb,
+                              void *cb_opaque, bool force, Error **errp);
+
+    /* ---- data path ---- */
+    int coroutine_fn (*bdrv_co_preadv)(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags);
+    int coroutine_fn (*bdrv_co_pwritev)(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, QEMUIOVector *qiov,
+                                        BdrvRequestFlags flags);
+    /* Writes whole clusters compressed (convert -c). */
+    int coroutine_fn (*bdrv_co_pwritev_compressed)(BlockDriverState *bs,
+                                                   int64_t offset,
+                                                   int64_t bytes,
+                                                   QEMUIOVector *qiov);
+    /* -ENOTSUP makes the core write a zero buffer instead. */
+    int coroutine_fn (*bdrv_co_pwrite_zeroes)(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              BdrvRequestFlags flags);
+    int coroutine_fn (*bdrv_co_pdiscard)(BlockDriverState *bs, int64_t offset,
+                                         int64_t bytes);
+    /* Formats write back their metadata caches here... */
+    int coroutine_fn (*bdrv_co_flush_to_os)(BlockDriverState *bs);
+    /* ...protocols make writes durable here. */
+    int coroutine_fn (*bdrv_co_flush_to_disk)(BlockDriverState *bs);
+    /*
+     * Status of [offset, offset+bytes): BDRV_BLOCK_* for the first *pnum
+     * bytes; with OFFSET_VALID, *map is the offset in *file. want_zero asks
+     * for exact zero information (may cost more). Unallocated (no
+     * ALLOCATED/DATA/ZERO) ranges are looked up in the backing file.
+     */
+    int coroutine_fn (*bdrv_co_block_status)(BlockDriverState *bs,
+                                             bool want_zero, int64_t offset,
+                                             int64_t bytes, int64_t *pnum,
+                                             int64_t *map,
+                                             BlockDriverState **file);
+    int coroutine_fn (*bdrv_co_truncate)(BlockDriverState *bs, int64_t offset,
+                                         bool exact, PreallocMode prealloc,
+                                         BdrvRequestFlags flags,
+                                         Error **errp);
+    /* Protocols: current length in bytes. Formats use total_sectors. */
+    int64_t coroutine_fn (*bdrv_co_getlength)(BlockDriverState *bs);
+    int64_t (*bdrv_get_allocated_file_size)(BlockDriverState *bs);
+
+    /* ---- control ---- */
+    int coroutine_fn (*bdrv_co_check)(BlockDriverState *bs,
+                                      BdrvCheckResult *result,
+                                      BdrvCheckMode fix);
+    int (*bdrv_get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
+    QDict *(*bdrv_get_specific_info)(BlockDriverState *bs, Error **errp);
+    int (*bdrv_measure)(QemuOpts *opts, BlockDriverState *in_bs,
+                        BlockMeasureInfo *info, Error **errp);
+    int (*bdrv_change_backing_file)(BlockDriverState *bs,
+                                    const char *backing_file,
+                                    const char *backing_fmt);
+    int (*bdrv_make_empty)(BlockDriverState *bs);
+    int (*bdrv_has_zero_init)(BlockDriverState *bs);
+    /* Takes the permissions (protocols: OFD locks); errp says who holds. */
+    int (*bdrv_set_perm)(BlockDriverState *bs, uint64_t perm,
+                         uint64_t shared, Error **errp);
+
+    /* ---- internal snapshots ---- */
+    int (*bdrv_snapshot_create)(BlockDriverState *bs,
+                                QEMUSnapshotInfo *sn_info);
+    int (*bdrv_snapshot_goto)(BlockDriverState *bs, const char *snapshot_id,
+                              Error **errp);
+    int (*bdrv_snapshot_delete)(BlockDriverState *bs, const char *snapshot_id,
+                                const char *name, Error **errp);
+    int (*bdrv_snapshot_list)(BlockDriverState *bs,
+                              QEMUSnapshotInfo **psn_info);
+};
+
+/* ---- registry (block/drivers.c) ------------------------------------------ */
+
+/*
+ * Adds drv to the registry. Rejects (returns false) a driver without a name,
+ * bdrv_open, or the I/O hooks its kind needs. Tests register their own
+ * drivers (e.g. the in-memory protocol) this way.
+ */
+bool bdrv_register(const BlockDriver *drv);
+/* The built-in drivers, in probe-tie order. */
+extern const BlockDriver *const builtin_block_drivers[];
+const BlockDriver *bdrv_find_protocol_by_name(const char *name);
+
+/* ---- graph ------------------------------------------------------------- */
+
+/*
+ * Opens a node: filename and/or options (options taken over). drv forces the
+ * driver; otherwise options' "driver" or probing decides. Formats get their
+ * file child opened through bdrv_open_file_child.
+ */
+BlockDriverState *bdrv_open(const char *filename, QDict *options,
+                            const BlockDriver *drv, int flags, Error **errp);
+void bdrv_ref(BlockDriverState *bs);
+void bdrv_unref(BlockDriverState *bs);
+
+/*
+ * Opens the child named child_name ("file", "extents.0") for parent from
+ * the "<child_name>." options of parent_options (removed from it) or from
+ * filename, and attaches it with role. Returns NULL on failure.
+ */
+BdrvChild *bdrv_open_child(const char *filename, QDict *parent_options,
+                           const char *child_name, BlockDriverState *parent,
+                           BdrvChildRole role, bool allow_none, Error **errp);
+/* The common case for formats: opens bs->file. Returns 0 or -errno. */
+int bdrv_open_file_child(const char *filename, QDict *options,
+                         BlockDriverState *parent, Error **errp);
+/* Opens bs's backing file if it records one (called by the core). */
+int bdrv_open_backing_file(BlockDriverState *bs, QDict *parent_options,
+                           Error **errp);
+BdrvChild *bdrv_attach_child(BlockDriverState *parent,
+                             BlockDriverState *child, const char *name,
+                             BdrvChildRole role, Error **errp);
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+/* Replaces bs->backing (NULL to drop it). */
+void bdrv_set_backing_hd(BlockDriverState *bs, BlockDriverState *backing_hd,
+                         Error **errp);
+
+/* Waits (polling) until bs and its children have no requests in flight. */
+void bdrv_drain(BlockDriverState *bs);
+void bdrv_inc_in_flight(BlockDriverState *bs);
+void bdrv_dec_in_flight(BlockDriverState *bs);
+
+/* Re-reads the length of a protocol node (after truncate). */
+int bdrv_refresh_total_sectors(BlockDriverState *bs, int64_t hint);
+
+/* ---- I/O on children (block/io.c) ----------------------------------------- */
+
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
+                                int64_t bytes, QEMUIOVector *qiov,
+                                BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
+                               int64_t bytes, void *buf,
+                               BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset,
+                                int64_t bytes, const void *buf,
+                                BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
+                                       int64_t bytes, BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
+                                  int64_t bytes);
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs);
+int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
+                                  bool exact, PreallocMode prealloc,
+                                  BdrvRequestFlags flags, Error **errp);
+int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs);
+/* Status in this node only (no backing walk). */
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, int64_t *pnum,
+                                      int64_t *map,
+                                      BlockDriverState **file);
+
+/* Synchronous versions for open/close paths; return 0 or -errno. */
+int bdrv_pread(BdrvChild *child, int64_t offset, int64_t bytes, void *buf,
+               BdrvRequestFlags flags);
+int bdrv_pwrite(BdrvChild *child, int64_t offset, int64_t bytes,
+                const void *buf, BdrvRequestFlags flags);
+int bdrv_pwrite_sync(BdrvChild *child, int64_t offset, int64_t bytes,
+                     const void *buf, BdrvRequestFlags flags);
+int bdrv_pwrite_zeroes(BdrvChild *child, int64_t offset, int64_t bytes,
+                       BdrvRequestFlags flags);
+int bdrv_flush(BlockDriverState *bs);
+int bdrv_truncate(BdrvChild *child, int64_t offset, bool exact,
+                  PreallocMode prealloc, BdrvRequestFlags flags,
+                  Error **errp);
+
+/* ---- helpers for drivers ----------------------------------------------- */
+
+/*
+ * Runs entry(opaque) in a new coroutine and polls the loop until it is done.
+ * From inside a coroutine it calls entry directly. The building block of
+ * every synchronous wrapper.
+ */
+void bdrv_run_co(CoroutineEntry *entry, void *opaque, bool *done);
+
+/* Creates a file with the protocol driver for filename, as formats do. */
+int bdrv_co_create_file(const char *filename, QemuOpts *opts, Error **errp);
+
+/* The cluster size from bdrv_get_info, or 0 if the format has none. */
+int bdrv_get_cluster_size(BlockDriverState *bs);
+
+#endif
