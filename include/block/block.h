@@ -212,12 +212,11 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
 
 /*
- * The whole of 'qemu-img info' for one node as the reference's ImageInfo
- * (keys "virtual-size", "filename", "format", "actual-size",
- * "cluster-size", "dirty-flag", "backing-filename", "format-specific",
- * "snapshots", ...), in the reference's key order when printed as JSON.
+ * True if the format was probed (not given) and probing chose raw: the
+ * front end then prints the reference's warning, and writes to the first
+ * sector may not plant another format's header.
  */
-QDict *bdrv_query_image_info(BlockDriverState *bs, Error **errp);
+bool bdrv_is_probed_raw(BlockDriverState *bs);
 
 /* ---- block status --------------------------------------------------------- */
 
