@@ -80,6 +80,9 @@ static void coroutine_fn job_entry(void *opaque)
 static void setup(void)
 {
     loop_thread = pthread_self();
+    /* Defaults again, should the tests share one process (CK_FORK=no). */
+    thread_pool_set_max_workers(64);
+    thread_pool_set_idle_timeout_ms(10000);
     atomic_store(&running, 0);
     atomic_store(&max_running, 0);
 }
