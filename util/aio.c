@@ -787,9 +787,11 @@ static int luring_init(AioContext *ctx, Error **errp)
     /*
      * COOP_TASKRUN: completions are posted when we next enter the kernel
      * (we always wait in io_uring_enter) instead of interrupting us.
+     * TASKRUN_FLAG tells us when some are pending, so that a non-blocking
+     * aio_poll (which only peeks at the CQ) enters the kernel to get them.
      */
     memset(&params, 0, sizeof(params));
-    params.flags = IORING_SETUP_COOP_TASKRUN;
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
     ret = io_uring_queue_init_params(AIO_URING_ENTRIES, &ctx->ring, &params);
     if (ret == -EINVAL) {
         memset(&params, 0, sizeof(params));

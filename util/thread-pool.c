@@ -57,18 +57,23 @@ static struct {
     LIST_HEAD(, ThreadPoolWorker) workers;  /* running */
     LIST_HEAD(, ThreadPoolWorker) exited;   /* to be joined */
     int n_workers;
-    int n_idle;
+    int n_idle;         /* waiting for a job, or starting up */
+    int n_starting;     /* created, not yet waiting */
     int max_workers;
     int idle_timeout_ms;
     bool stopping;
     /* loop thread only: */
     bool initialized;
     int efd;
+    SIMPLEQ_HEAD(, ThreadPoolJob) batch;    /* submitted in this turn */
+    int batch_len;
+    bool flush_scheduled;
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .exit_cond = PTHREAD_COND_INITIALIZER,
     .queue = SIMPLEQ_HEAD_INITIALIZER(pool.queue),
     .completed = SIMPLEQ_HEAD_INITIALIZER(pool.completed),
+    .batch = SIMPLEQ_HEAD_INITIALIZER(pool.batch),
     .max_workers = THREAD_POOL_DEFAULT_MAX,
     .idle_timeout_ms = THREAD_POOL_DEFAULT_IDLE_MS,
     .efd = -1,
@@ -97,6 +102,9 @@ static void *thread_pool_worker(void *opaque)
     ThreadPoolWorker *self = opaque;
 
     pthread_mutex_lock(&pool.lock);
+    /* Counted idle by the spawner so that it does not over-spawn. */
+    pool.n_starting--;
+    pool.n_idle--;
     for (;;) {
         ThreadPoolJob *job;
 
@@ -227,6 +235,62 @@ static void thread_pool_init(void)
     pool.initialized = true;
 }
 
+/*
+ * Hands the jobs submitted since the last loop turn to the workers: one
+ * lock round trip and at most one wake-up per job for the whole batch,
+ * instead of workers waking (and fighting for the lock) while the loop is
+ * still queueing.
+ */
+static void thread_pool_flush(void *opaque)
+{
+    ThreadPoolJob *job = SIMPLEQ_FIRST(&pool.batch);
+    int n = pool.batch_len, wake;
+
+    pool.flush_scheduled = false;
+    if (!job) {
+        return;
+    }
+    SIMPLEQ_INIT(&pool.batch);
+    pool.batch_len = 0;
+    thread_pool_join_exited();
+
+    pthread_mutex_lock(&pool.lock);
+    pool.stopping = false;
+    while (pool.queued + n > pool.n_idle &&
+           pool.n_workers < pool.max_workers && thread_pool_spawn()) {
+        pool.n_idle++;          /* it will be, as soon as it runs */
+        pool.n_starting++;
+    }
+    if (pool.n_workers == 0) {
+        pthread_mutex_unlock(&pool.lock);
+        /* No thread at all (out of resources): run them here, blocking. */
+        while (job) {
+            ThreadPoolJob *next = SIMPLEQ_NEXT(job, next);
+
+            job->ret = job->func(job->opaque);
+            thread_pool_complete(job);
+            job = next;
+        }
+        return;
+    }
+    while (job) {
+        ThreadPoolJob *next = SIMPLEQ_NEXT(job, next);
+
+        SIMPLEQ_INSERT_TAIL(&pool.queue, job, next);
+        job = next;
+    }
+    pool.queued += n;
+    wake = MIN(n, pool.n_idle - pool.n_starting);
+    if (wake >= pool.n_idle - pool.n_starting) {
+        pthread_cond_broadcast(&pool.work_cond);
+    } else {
+        while (wake-- > 0) {
+            pthread_cond_signal(&pool.work_cond);
+        }
+    }
+    pthread_mutex_unlock(&pool.lock);
+}
+
 int coroutine_fn thread_pool_co_run(ThreadPoolFunc *func, void *opaque)
 {
     ThreadPoolJob job = {
@@ -234,27 +298,15 @@ int coroutine_fn thread_pool_co_run(ThreadPoolFunc *func, void *opaque)
         .opaque = opaque,
         .co = qemu_coroutine_self(),
     };
-    bool have_worker = true;
 
     assert(job.co);
     thread_pool_init();
-    thread_pool_join_exited();
-
-    pthread_mutex_lock(&pool.lock);
-    pool.stopping = false;
-    if (pool.queued + 1 > pool.n_idle && pool.n_workers < pool.max_workers) {
-        have_worker = thread_pool_spawn() || pool.n_workers > 0;
-    }
-    if (have_worker) {
-        SIMPLEQ_INSERT_TAIL(&pool.queue, &job, next);
-        pool.queued++;
-        pthread_cond_signal(&pool.work_cond);
-    }
-    pthread_mutex_unlock(&pool.lock);
-
-    if (!have_worker) {
-        /* No thread at all (out of resources): run it here, blocking. */
-        return func(opaque);
+    SIMPLEQ_INSERT_TAIL(&pool.batch, &job, next);
+    pool.batch_len++;
+    if (!pool.flush_scheduled) {
+        pool.flush_scheduled = true;
+        aio_bh_schedule_oneshot(qemu_get_aio_context(), thread_pool_flush,
+                                NULL);
     }
     do {
         qemu_coroutine_yield();
