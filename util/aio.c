@@ -50,8 +50,9 @@
 #include "coroutine-int.h"
 
 /*
- * Ring and libaio context sizes: twice the deepest queue qemu-img keeps
- * (bench -d 64 plus the odd resubmission), small enough to set up fast.
+ * Ring and libaio context sizes: several times the deepest queue qemu-img
+ * keeps (bench -d 64, convert -m 16), small enough to set up fast. More
+ * requests than that wait in a list until there is room.
  */
 #define AIO_URING_ENTRIES 256
 #define AIO_LAIO_EVENTS 256
@@ -137,7 +138,7 @@ struct AioContext {
 
 static AioContext *main_ctx;
 
-/* ---- backend names --------------------------------------------------------- */
+/* ---- backend names ------------------------------------------------------- */
 
 static const char *const backend_names[] = {
     [AIO_BACKEND_THREADS] = "threads",
@@ -166,7 +167,7 @@ const char *aio_backend_name(AioBackend backend)
     return "unknown";
 }
 
-/* ---- the context ------------------------------------------------------------ */
+/* ---- the context --------------------------------------------------------- */
 
 static AioContext *aio_context_new(void)
 {
@@ -205,7 +206,7 @@ int aio_inflight_requests(AioContext *ctx)
     return ctx->inflight;
 }
 
-/* ---- bottom halves and scheduled coroutines -------------------------------- */
+/* ---- bottom halves and scheduled coroutines ------------------------------ */
 
 void aio_bh_schedule_oneshot(AioContext *ctx, QEMUBHFunc *cb, void *opaque)
 {
@@ -273,7 +274,7 @@ static bool aio_run_bhs(AioContext *ctx)
     return progress;
 }
 
-/* ---- timers ------------------------------------------------------------------ */
+/* ---- timers -------------------------------------------------------------- */
 
 QEMUTimer *aio_timer_new(AioContext *ctx, QEMUTimerCB *cb, void *opaque)
 {
@@ -362,7 +363,7 @@ static int64_t aio_timers_timeout(AioContext *ctx)
     return delta > 0 ? delta : 0;
 }
 
-/* ---- fd handlers ------------------------------------------------------------- */
+/* ---- fd handlers --------------------------------------------------------- */
 
 static AioHandler *aio_find_handler(AioContext *ctx, int fd)
 {
@@ -489,7 +490,7 @@ static bool aio_dispatch_fds(AioContext *ctx, int64_t timeout_ns)
     return true;
 }
 
-/* ---- file requests: the part common to all backends ------------------------- */
+/* ---- file requests: the part common to all backends ---------------------- */
 
 static size_t aio_iov_bytes(const struct iovec *iov, int niov)
 {
@@ -577,7 +578,7 @@ static void coroutine_fn aio_req_wait(AioFileReq *req)
     } while (!req->complete);
 }
 
-/* ---- threads backend ---------------------------------------------------------- */
+/* ---- threads backend ----------------------------------------------------- */
 
 /* Runs on a pool worker: blocking system calls until the request is done. */
 static int aio_file_worker(void *opaque)
@@ -618,7 +619,7 @@ static void coroutine_fn aio_threads_co_submit(AioContext *ctx,
     ctx->inflight--;
 }
 
-/* ---- io_uring backend --------------------------------------------------------- */
+/* ---- io_uring backend ---------------------------------------------------- */
 
 #ifdef CONFIG_LIBURING
 /* user_data of the poll SQE that watches the epoll fd */
@@ -820,7 +821,7 @@ static void coroutine_fn luring_co_submit(AioContext *ctx, AioFileReq *req)
 }
 #endif /* CONFIG_LIBURING */
 
-/* ---- native (libaio) backend ---------------------------------------------------- */
+/* ---- native (libaio) backend --------------------------------------------- */
 
 #ifdef CONFIG_LIBAIO
 static void laio_prep(AioContext *ctx, AioFileReq *req)
@@ -940,7 +941,7 @@ static void coroutine_fn laio_co_submit(AioContext *ctx, AioFileReq *req)
 }
 #endif /* CONFIG_LIBAIO */
 
-/* ---- backends: set-up and dispatch ------------------------------------------------ */
+/* ---- backends: set-up and dispatch --------------------------------------- */
 
 int aio_file_backend_init(AioContext *ctx, AioBackend backend, Error **errp)
 {
@@ -1016,9 +1017,9 @@ int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
     return req.ret;
 }
 
-/* ---- the loop ------------------------------------------------------------------------ */
+/* ---- the loop ------------------------------------------------------------ */
 
-/* Step 2 and 3 of a turn: submit, wait up to timeout_ns (-1: no limit), reap. */
+/* Steps 2 and 3 of a turn: submit, wait up to timeout_ns (-1: forever). */
 static bool aio_wait_events(AioContext *ctx, int64_t timeout_ns)
 {
     bool progress = false;

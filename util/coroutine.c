@@ -58,10 +58,10 @@ static __thread unsigned int pool_size;
 void *coroutine_switch_asm(void **save_sp, void *new_sp, void *arg);
 #endif
 
-/* ---- AddressSanitizer annotations --------------------------------------- */
+/* ---- AddressSanitizer annotations ---------------------------------------- */
 
 #ifdef COROUTINE_ASAN
-/* The context that switched last: tells a resumed context where it came from. */
+/* The context that switched last: a resumed context came from there. */
 static __thread Coroutine *asan_last_from;
 
 static void asan_start_switch(Coroutine *from, Coroutine *to, bool from_dies)
@@ -99,7 +99,7 @@ static inline void asan_finish_switch(Coroutine *self)
 }
 #endif
 
-/* ---- the switch ----------------------------------------------------------- */
+/* ---- the switch ---------------------------------------------------------- */
 
 /*
  * Leaves 'from' (the running context) for 'to'; returns when some context
@@ -222,7 +222,7 @@ static void coroutine_init_context(Coroutine *co)
 }
 #endif
 
-/* ---- stacks and the pool ------------------------------------------------ */
+/* ---- stacks and the pool ------------------------------------------------- */
 
 static size_t page_size(void)
 {
@@ -291,7 +291,7 @@ static void coroutine_release(Coroutine *co)
     }
 }
 
-/* ---- public API ------------------------------------------------------------ */
+/* ---- public API ---------------------------------------------------------- */
 
 Coroutine *qemu_coroutine_create(CoroutineEntry *entry, void *opaque)
 {

@@ -10,11 +10,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "util/aio.h"
 #include "util/coroutine.h"
 #include "util/error.h"
 #include "util/iov.h"
+#include "util/thread-pool.h"
 
 #define SEC 1000000000LL
 
@@ -43,7 +45,7 @@ static void test_qiov_init(QEMUIOVector *qiov, struct iovec *iov, int niov)
     }
 }
 
-/* ---- bottom halves ------------------------------------------------------------ */
+/* ---- bottom halves ------------------------------------------------------- */
 
 typedef struct {
     char log[32];
@@ -101,7 +103,7 @@ START_TEST(test_bh_reschedule_next_turn)
 }
 END_TEST
 
-/* ---- timers -------------------------------------------------------------------- */
+/* ---- timers -------------------------------------------------------------- */
 
 typedef struct {
     Log *log;
@@ -178,7 +180,7 @@ START_TEST(test_timers_same_deadline)
 }
 END_TEST
 
-/* ---- fd handlers ----------------------------------------------------------------- */
+/* ---- fd handlers --------------------------------------------------------- */
 
 typedef struct {
     int fd;
@@ -238,7 +240,7 @@ START_TEST(test_fd_handlers)
 }
 END_TEST
 
-/* ---- waking coroutines -------------------------------------------------------------- */
+/* ---- waking coroutines --------------------------------------------------- */
 
 static void coroutine_fn wake_target(void *opaque)
 {
@@ -327,7 +329,7 @@ START_TEST(test_backend_names)
 }
 END_TEST
 
-/* ---- file I/O, per backend ------------------------------------------------------------ */
+/* ---- file I/O, per backend ----------------------------------------------- */
 
 /* The backend under test: set by each TCase's fixture. */
 static AioBackend cur_backend;
@@ -783,6 +785,77 @@ START_TEST(test_io_overflow)
 END_TEST
 
 /*
+ * Once a backend is set up (for io_uring: the loop now blocks in the ring),
+ * timers, fd handlers and thread-pool completions still wake the loop.
+ */
+typedef struct {
+    int *done;
+    int64_t slept;
+} LoopArg;
+
+static void coroutine_fn loop_sleeper(void *opaque)
+{
+    LoopArg *a = opaque;
+    int64_t start = get_clock_ns();
+
+    qemu_co_sleep_ns(20000000);
+    a->slept = get_clock_ns() - start;
+    (*a->done)++;
+}
+
+static void loop_pipe_cb(void *opaque)
+{
+    LoopArg *a = opaque;
+    int *fds = (int *)(a + 1);
+    char c;
+
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    aio_set_fd_handler(qemu_get_aio_context(), fds[0], NULL, NULL, NULL);
+    (*a->done)++;
+}
+
+static int loop_write_job(void *opaque)
+{
+    int *fds = opaque;
+    struct timespec ts = { 0, 5000000 };
+
+    nanosleep(&ts, NULL);
+    return (int)write(fds[1], "!", 1);
+}
+
+static void coroutine_fn loop_writer(void *opaque)
+{
+    LoopArg *a = opaque;
+    int *fds = (int *)(a + 1);
+
+    /* Written from a pool worker while the loop waits. */
+    ck_assert_int_eq(thread_pool_co_run(loop_write_job, fds), 1);
+    (*a->done)++;
+}
+
+START_TEST(test_loop_events)
+{
+    AioContext *ctx = qemu_get_aio_context();
+    int done = 0;
+    struct {
+        LoopArg a;
+        int fds[2];
+    } st = { { &done, 0 } };
+    int64_t start = get_clock_ns();
+
+    ck_assert_int_eq(pipe2(st.fds, O_NONBLOCK | O_CLOEXEC), 0);
+    aio_set_fd_handler(ctx, st.fds[0], loop_pipe_cb, NULL, &st.a);
+    qemu_coroutine_enter(qemu_coroutine_create(loop_sleeper, &st.a));
+    qemu_coroutine_enter(qemu_coroutine_create(loop_writer, &st.a));
+    poll_until_count(&done, 3);
+    ck_assert_int_ge(st.a.slept, 20000000);
+    ck_assert_int_lt(get_clock_ns() - start, 1 * SEC);
+    close(st.fds[0]);
+    close(st.fds[1]);
+}
+END_TEST
+
+/*
  * Completions that arrive while nobody waits (O_DIRECT reads finish from an
  * interrupt) are found by non-blocking polls alone: a caller that spins on
  * aio_poll(ctx, false) must not spin forever.
@@ -883,6 +956,7 @@ static void add_backend_tcase(Suite *s, AioBackend backend,
     tcase_add_test(tc, test_io_concurrent);
     tcase_add_test(tc, test_io_overflow);
     tcase_add_test(tc, test_io_nonblocking_poll);
+    tcase_add_test(tc, test_loop_events);
     suite_add_tcase(s, tc);
 }
 

@@ -29,7 +29,7 @@ static void poll_idle(void)
     }
 }
 
-/* ---- basic: create, enter, yield, terminate ----------------------------------- */
+/* ---- basic: create, enter, yield, terminate ------------------------------ */
 
 typedef struct {
     int step;
@@ -104,7 +104,7 @@ START_TEST(test_locals_survive)
 }
 END_TEST
 
-/* ---- nesting ------------------------------------------------------------------ */
+/* ---- nesting ------------------------------------------------------------- */
 
 typedef struct {
     Coroutine *outer;
@@ -160,7 +160,7 @@ START_TEST(test_nesting)
 }
 END_TEST
 
-/* ---- misuse aborts --------------------------------------------------------------- */
+/* ---- misuse aborts ------------------------------------------------------- */
 
 static void coroutine_fn reenter_self(void *opaque)
 {
@@ -196,7 +196,7 @@ START_TEST(test_yield_outside_aborts)
 }
 END_TEST
 
-/* ---- pool and scale ------------------------------------------------------------------ */
+/* ---- pool and scale ------------------------------------------------------ */
 
 static void coroutine_fn noop_entry(void *opaque)
 {
@@ -308,7 +308,7 @@ START_TEST(test_guard_page)
 END_TEST
 #endif
 
-/* ---- CoQueue ----------------------------------------------------------------------------- */
+/* ---- CoQueue ------------------------------------------------------------- */
 
 typedef struct {
     CoQueue queue;
@@ -410,7 +410,7 @@ START_TEST(test_queue_wait_with_lock)
 }
 END_TEST
 
-/* ---- CoMutex -------------------------------------------------------------------------------- */
+/* ---- CoMutex ------------------------------------------------------------- */
 
 typedef struct {
     CoMutex mutex;
@@ -516,7 +516,7 @@ START_TEST(test_mutex_no_barging)
 }
 END_TEST
 
-/* ---- CoRwlock ------------------------------------------------------------------------------------ */
+/* ---- CoRwlock ------------------------------------------------------------ */
 
 typedef struct {
     CoRwlock lock;
@@ -769,7 +769,7 @@ START_TEST(test_rwlock_double_upgrade)
 }
 END_TEST
 
-/* ---- sleeping ---------------------------------------------------------------------------------------- */
+/* ---- sleeping ------------------------------------------------------------ */
 
 typedef struct {
     int64_t ns;

@@ -32,7 +32,8 @@ static void track_start(void)
     int now = atomic_fetch_add(&running, 1) + 1;
     int max = atomic_load(&max_running);
 
-    while (now > max && !atomic_compare_exchange_weak(&max_running, &max, now)) {
+    while (now > max &&
+           !atomic_compare_exchange_weak(&max_running, &max, now)) {
         /* retry */
     }
 }
