@@ -181,7 +181,8 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     qemu_vfree(s->l1_table);
     if (s->l1_size) {
         qcow2_free_clusters(bs, s->l1_table_offset,
-                            s->l1_size * sizeof(uint64_t));
+                            s->l1_size * sizeof(uint64_t),
+                            QCOW2_DISCARD_OTHER);
     }
     s->l1_table_offset = new_l1_table_offset;
     s->l1_table = new_l1_table;
@@ -189,7 +190,8 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     return 0;
 
 fail_free:
-    qcow2_free_clusters(bs, new_l1_table_offset, new_l1_size2);
+    qcow2_free_clusters(bs, new_l1_table_offset, new_l1_size2,
+                        QCOW2_DISCARD_OTHER);
 fail:
     qemu_vfree(new_l1_table);
     return ret;
@@ -283,7 +285,8 @@ static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
 fail:
     s->l1_table[l1_index] = old_l2_offset;
     if (l2_offset > 0) {
-        qcow2_free_clusters(bs, l2_offset, s->l2_size * l2_entry_size(s));
+        qcow2_free_clusters(bs, l2_offset, s->l2_size * l2_entry_size(s),
+                            QCOW2_DISCARD_OTHER);
     }
     return ret;
 }
@@ -357,7 +360,8 @@ static int coroutine_fn get_cluster_table(BlockDriverState *bs,
         /* The old table is still used by a snapshot: drop our reference. */
         if (l2_offset) {
             qcow2_free_clusters(bs, l2_offset,
-                                s->l2_size * l2_entry_size(s));
+                                s->l2_size * l2_entry_size(s),
+                                QCOW2_DISCARD_OTHER);
         }
         l2_offset = s->l1_table[l1_index] & L1E_OFFSET_MASK;
     }
@@ -945,7 +949,7 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
      * the refcount cache depends on the L2 cache for that order.
      */
     for (i = 0; i < j; i++) {
-        qcow2_free_any_cluster(bs, old_cluster[i]);
+        qcow2_free_any_cluster(bs, old_cluster[i], QCOW2_DISCARD_NEVER);
     }
     ret = 0;
 out:
@@ -961,7 +965,8 @@ void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
 
     if (!m->keep_old_clusters && !has_data_file(bs)) {
         qcow2_free_clusters(bs, m->alloc_offset,
-                            (uint64_t)m->nb_clusters << s->cluster_bits);
+                            (uint64_t)m->nb_clusters << s->cluster_bits,
+                            QCOW2_DISCARD_NEVER);
     }
     l2meta_done(bs, m);
 }
@@ -1024,6 +1029,7 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
 static int coroutine_fn discard_in_l2_slice(BlockDriverState *bs,
                                             uint64_t offset,
                                             uint64_t nb_clusters,
+                                            Qcow2DiscardType type,
                                             bool full_discard)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -1043,10 +1049,10 @@ static int coroutine_fn discard_in_l2_slice(BlockDriverState *bs,
         uint64_t old = get_l2_entry(s, l2_slice, l2_index + i);
         uint64_t old_bitmap = get_l2_bitmap(s, l2_slice, l2_index + i);
         uint64_t new_entry = old, new_bitmap = old_bitmap;
-        QCow2ClusterType type = qcow2_get_cluster_type(bs, old);
-        bool allocated = type == QCOW2_CLUSTER_NORMAL ||
-                         type == QCOW2_CLUSTER_ZERO_ALLOC ||
-                         type == QCOW2_CLUSTER_COMPRESSED;
+        QCow2ClusterType ctype = qcow2_get_cluster_type(bs, old);
+        bool allocated = ctype == QCOW2_CLUSTER_NORMAL ||
+                         ctype == QCOW2_CLUSTER_ZERO_ALLOC ||
+                         ctype == QCOW2_CLUSTER_COMPRESSED;
 
         if (full_discard) {
             new_entry = new_bitmap = 0;
@@ -1074,7 +1080,7 @@ static int coroutine_fn discard_in_l2_slice(BlockDriverState *bs,
         if (has_subclusters(s)) {
             set_l2_bitmap(s, l2_slice, l2_index + i, new_bitmap);
         }
-        qcow2_free_any_cluster(bs, old);
+        qcow2_free_any_cluster(bs, old, type);
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
     return nb_clusters;
@@ -1090,18 +1096,17 @@ int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
     int64_t cleared;
     int ret;
 
-    (void)type;
     assert(IS_ALIGNED(offset, s->cluster_size));
     assert(IS_ALIGNED(end_offset, s->cluster_size) ||
            end_offset == (uint64_t)bs->total_sectors << BDRV_SECTOR_BITS);
 
     nb_clusters = size_to_clusters(s, bytes);
-    s->cache_clean_interval = s->cache_clean_interval;
     while (nb_clusters > 0) {
         if (offset_to_l1_index(s, offset) >= s->l1_size) {
             break;
         }
-        cleared = discard_in_l2_slice(bs, offset, nb_clusters, full_discard);
+        cleared = discard_in_l2_slice(bs, offset, nb_clusters, type,
+                                      full_discard);
         if (cleared < 0) {
             ret = cleared;
             return ret;
@@ -1159,7 +1164,7 @@ static int coroutine_fn zero_in_l2_slice(BlockDriverState *bs,
             set_l2_bitmap(s, l2_slice, l2_index + i, new_bitmap);
         }
         if (unmap) {
-            qcow2_free_any_cluster(bs, old);
+            qcow2_free_any_cluster(bs, old, QCOW2_DISCARD_REQUEST);
         }
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
@@ -1279,7 +1284,41 @@ int coroutine_fn qcow2_shrink_l1_table(BlockDriverState *bs,
         if (ret < 0) {
             return ret;
         }
-        qcow2_free_clusters(bs, l2_offset, s->cluster_size);
+        qcow2_free_clusters(bs, l2_offset, s->cluster_size,
+                            QCOW2_DISCARD_ALWAYS);
+    }
+    return 0;
+}
+
+/*
+ * Maps nb_clusters guest clusters from guest_offset on to the host clusters
+ * from host_offset on (already allocated, contents irrelevant): falloc and
+ * full preallocation.
+ */
+int coroutine_fn qcow2_map_preallocated(BlockDriverState *bs,
+                                        uint64_t guest_offset,
+                                        uint64_t host_offset,
+                                        uint64_t nb_clusters)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    while (nb_clusters) {
+        QCowL2Meta *m = NULL;
+        uint64_t n = MIN(nb_clusters,
+                         (uint64_t)(s->l2_slice_size -
+                                    offset_to_l2_slice_index(s,
+                                                             guest_offset)));
+
+        add_l2meta(bs, &m, guest_offset, host_offset, n, false, 0, 0, 0, 0);
+        ret = qcow2_alloc_cluster_link_l2(bs, m);
+        free(m);
+        if (ret < 0) {
+            return ret;
+        }
+        guest_offset += n << s->cluster_bits;
+        host_offset += n << s->cluster_bits;
+        nb_clusters -= n;
     }
     return 0;
 }

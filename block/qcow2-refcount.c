@@ -205,7 +205,7 @@ static int64_t coroutine_fn alloc_clusters_noref(BlockDriverState *bs,
                                                  uint64_t size, uint64_t max);
 static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
                                         int64_t length, uint64_t addend,
-                                        bool decrease);
+                                        bool decrease, Qcow2DiscardType type);
 
 /*
  * Loads the refcount block for cluster_index, allocating it if needed.
@@ -275,7 +275,8 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
                         (s->refcount_block_size - 1), 1);
     } else {
         /* Another block describes it: account for it there first. */
-        ret = update_refcount(bs, new_block, s->cluster_size, 1, false);
+        ret = update_refcount(bs, new_block, s->cluster_size, 1, false,
+                              QCOW2_DISCARD_NEVER);
         if (ret < 0) {
             return ret;
         }
@@ -326,11 +327,12 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
         uint64_t area = (idx + 1) << (s->cluster_bits +
                                       s->refcount_block_bits);
 
-        ret = qcow2_refcount_area(bs, area, 0, false, refcount_table_index,
-                                  new_block);
-    }
-    if (ret < 0) {
-        return ret;
+        int64_t r = qcow2_refcount_area(bs, area, 0, false,
+                                        refcount_table_index, new_block);
+
+        if (r < 0) {
+            return r;
+        }
     }
     return -EAGAIN;
 
@@ -359,7 +361,7 @@ int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
         blocks = DIV_ROUND_UP(clusters + table + blocks, rb_entries);
         entries = blocks;
         if (generous_increase) {
-            entries += entries / 2;
+            entries = DIV_ROUND_UP(entries * 3, 2);
         }
         table = DIV_ROUND_UP(entries * (int64_t)sizeof(uint64_t),
                              (int64_t)cluster_size);
@@ -374,26 +376,29 @@ int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
 /*
  * Puts a new refcount table, and the blocks needed to describe everything up
  * to start_offset + additional_clusters and themselves, in the area at
- * start_offset (which must be free and aligned to what one block covers).
+ * start_offset (which must be free). Blocks that exist already stay where
+ * they are; new ones go first in the area, the table after them.
  * new_refblock_offset, if nonzero, goes in at new_refblock_index. The old
- * table is freed. Returns the end offset of the area or -errno.
+ * table is freed. Returns the end offset of the area, or -errno.
  */
-int coroutine_fn qcow2_refcount_area(BlockDriverState *bs, uint64_t start_offset,
-                                     uint64_t additional_clusters,
-                                     bool exact_size, int new_refblock_index,
-                                     uint64_t new_refblock_offset)
+int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
+                                         uint64_t start_offset,
+                                         uint64_t additional_clusters,
+                                         bool exact_size,
+                                         int new_refblock_index,
+                                         uint64_t new_refblock_offset)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t total_refblock_count;
     int64_t total_size;
-    uint64_t area_index, area_blocks, table_clusters, table_size;
+    uint64_t area_index, table_clusters, table_size, new_blocks;
     uint64_t table_offset, start_cluster, meta_end_cluster;
     uint64_t old_table_offset, old_table_size;
     uint64_t *new_table = NULL;
     uint8_t *block = NULL;
-    uint64_t i, c;
+    uint64_t i, c, pos;
     uint8_t hdr[12];
-    int ret;
+    int64_t ret;
 
     start_cluster = start_offset >> s->cluster_bits;
     total_size = qcow2_refcount_metadata_size(start_cluster +
@@ -405,7 +410,6 @@ int coroutine_fn qcow2_refcount_area(BlockDriverState *bs, uint64_t start_offset
     if (total_refblock_count <= area_index) {
         total_refblock_count = area_index + 1;
     }
-    area_blocks = total_refblock_count - area_index;
     table_clusters = (uint64_t)total_size / s->cluster_size;
     table_clusters -= MIN(table_clusters, total_refblock_count);
     table_clusters = MAX(table_clusters,
@@ -415,8 +419,6 @@ int coroutine_fn qcow2_refcount_area(BlockDriverState *bs, uint64_t start_offset
     if (table_size * sizeof(uint64_t) > QCOW_MAX_REFTABLE_SIZE) {
         return -EFBIG;
     }
-    table_offset = start_offset + area_blocks * s->cluster_size;
-    meta_end_cluster = start_cluster + area_blocks + table_clusters;
 
     new_table = qemu_try_blockalign(table_size * sizeof(uint64_t));
     block = qemu_try_blockalign(s->cluster_size);
@@ -433,21 +435,50 @@ int coroutine_fn qcow2_refcount_area(BlockDriverState *bs, uint64_t start_offset
         new_table[new_refblock_index] = new_refblock_offset;
     }
 
-    /* The blocks of the area: refcount 1 for every cluster of the area. */
-    for (i = 0; i < area_blocks; i++) {
-        uint64_t first = (area_index + i) << s->refcount_block_bits;
+    /* New blocks for the indices of the area that have none yet. */
+    new_blocks = 0;
+    for (i = area_index; i < total_refblock_count; i++) {
+        if (!(new_table[i] & REFT_OFFSET_MASK)) {
+            new_table[i] = start_offset + new_blocks * s->cluster_size;
+            new_blocks++;
+        }
+    }
+    table_offset = start_offset + new_blocks * s->cluster_size;
+    meta_end_cluster = start_cluster + new_blocks + table_clusters;
 
-        memset(block, 0, s->cluster_size);
+    /* Refcount 1 for every cluster of the area, in whichever block. */
+    for (i = area_index; i < total_refblock_count; i++) {
+        uint64_t first = i << s->refcount_block_bits;
+        uint64_t boff = new_table[i] & REFT_OFFSET_MASK;
+        bool is_new = boff >= start_offset &&
+                      boff < start_offset + new_blocks * s->cluster_size;
+        void *cached = NULL;
+        uint8_t *b;
+
+        if (is_new) {
+            memset(block, 0, s->cluster_size);
+            b = block;
+        } else {
+            ret = load_refcount_block(bs, boff, &cached);
+            if (ret < 0) {
+                goto out;
+            }
+            b = cached;
+        }
         for (c = MAX(first, start_cluster);
              c < MIN(first + s->refcount_block_size, meta_end_cluster); c++) {
-            s->set_refcount(block, c - first, 1);
+            s->set_refcount(b, c - first, 1);
         }
-        ret = bdrv_co_pwrite(bs->file, start_offset + i * s->cluster_size,
-                             s->cluster_size, block, 0);
+        if (is_new) {
+            ret = bdrv_co_pwrite(bs->file, boff, s->cluster_size, block, 0);
+        } else {
+            qcow2_cache_entry_mark_dirty(s->refcount_block_cache, cached);
+            qcow2_cache_put(s->refcount_block_cache, &cached);
+            ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+        }
         if (ret < 0) {
             goto out;
         }
-        new_table[area_index + i] = start_offset + i * s->cluster_size;
     }
 
     for (i = 0; i < table_size; i++) {
@@ -485,16 +516,16 @@ int coroutine_fn qcow2_refcount_area(BlockDriverState *bs, uint64_t start_offset
     new_table = NULL;
     s->refcount_table_size = table_size;
     s->refcount_table_offset = table_offset;
-    for (i = 0; i < table_size; i++) {
-        if (s->refcount_table[i]) {
-            s->max_refcount_table_index = i;
+    for (pos = 0; pos < table_size; pos++) {
+        if (s->refcount_table[pos]) {
+            s->max_refcount_table_index = pos;
         }
     }
 
     qcow2_free_clusters(bs, old_table_offset,
-                        old_table_size * sizeof(uint64_t));
-    ret = meta_end_cluster << s->cluster_bits > INT_MAX ? INT_MAX : 0;
-    ret = 0;
+                        old_table_size * sizeof(uint64_t),
+                        QCOW2_DISCARD_OTHER);
+    ret = meta_end_cluster << s->cluster_bits;
 
 out:
     qemu_vfree(new_table);
@@ -504,10 +535,28 @@ out:
 
 /* ---- refcount updates ----------------------------------------------------- */
 
+/*
+ * Tells the file that freed clusters hold nothing (when the open options
+ * pass this kind of discard through). Done at once, under s->lock, so that
+ * the clusters cannot be reused and written before.
+ */
+static void coroutine_fn discard_freed(BlockDriverState *bs,
+                                       Qcow2DiscardType type, int64_t start,
+                                       int64_t end)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (end > start && s->discard_passthrough[type]) {
+        /* Best effort: the clusters are free whether or not this works. */
+        bdrv_co_pdiscard(bs->file, start, end - start);
+    }
+}
+
 static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
                                         int64_t length, uint64_t addend,
-                                        bool decrease)
+                                        bool decrease, Qcow2DiscardType type)
 {
+    int64_t disc_start = 0, disc_end = 0;
     BDRVQcow2State *s = bs->opaque;
     int64_t start, last, cluster_offset;
     void *refcount_block = NULL;
@@ -574,6 +623,12 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
         if (refcount == 0) {
             void *table;
 
+            if (cluster_offset != disc_end) {
+                discard_freed(bs, type, disc_start, disc_end);
+                disc_start = cluster_offset;
+            }
+            disc_end = cluster_offset + s->cluster_size;
+
             /* A freed table must not be written back from a cache. */
             table = qcow2_cache_is_table_offset(s->refcount_block_cache,
                                                 cluster_offset);
@@ -593,10 +648,13 @@ fail:
     if (refcount_block) {
         qcow2_cache_put(s->refcount_block_cache, &refcount_block);
     }
+    if (ret == 0) {
+        discard_freed(bs, type, disc_start, disc_end);
+    }
     if (ret < 0 && cluster_offset > start) {
         /* Undo what was done: the caller sees all or nothing. */
         int dummy = update_refcount(bs, offset, cluster_offset - start,
-                                    addend, !decrease);
+                                    addend, !decrease, QCOW2_DISCARD_NEVER);
         (void)dummy;
     }
     return ret;
@@ -611,7 +669,7 @@ int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
 
     do {
         ret = update_refcount(bs, cluster_index << s->cluster_bits, 1, addend,
-                              decrease);
+                              decrease, QCOW2_DISCARD_NEVER);
     } while (ret == -EAGAIN);
     return ret;
 }
@@ -655,7 +713,7 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t size)
         if (offset < 0) {
             return offset;
         }
-        ret = update_refcount(bs, offset, size, 1, false);
+        ret = update_refcount(bs, offset, size, 1, false, QCOW2_DISCARD_NEVER);
     } while (ret == -EAGAIN);
     if (ret < 0) {
         return ret;
@@ -686,7 +744,8 @@ int64_t coroutine_fn qcow2_alloc_clusters_at(BlockDriverState *bs,
                 break;
             }
         }
-        ret = update_refcount(bs, offset, i << s->cluster_bits, 1, false);
+        ret = update_refcount(bs, offset, i << s->cluster_bits, 1, false,
+                              QCOW2_DISCARD_NEVER);
     } while (ret == -EAGAIN);
     if (ret < 0) {
         return ret;
@@ -743,7 +802,7 @@ int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size)
             }
         }
         assert(offset);
-        ret = update_refcount(bs, offset, size, 1, false);
+        ret = update_refcount(bs, offset, size, 1, false, QCOW2_DISCARD_NEVER);
         if (ret < 0) {
             offset = 0;
         }
@@ -761,11 +820,11 @@ int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, int size)
 }
 
 void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
-                                      int64_t size)
+                                      int64_t size, Qcow2DiscardType type)
 {
     int ret;
 
-    ret = update_refcount(bs, offset, size, 1, true);
+    ret = update_refcount(bs, offset, size, 1, true, type);
     if (ret < 0) {
         /* A leak at worst: check -r leaks reclaims it. */
         (void)ret;
@@ -773,7 +832,8 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
 }
 
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
-                                         uint64_t l2_entry)
+                                         uint64_t l2_entry,
+                                         Qcow2DiscardType type)
 {
     BDRVQcow2State *s = bs->opaque;
 
@@ -783,7 +843,7 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
         int csize;
 
         qcow2_parse_compressed_l2_entry(bs, l2_entry, &coffset, &csize);
-        qcow2_free_clusters(bs, coffset, csize);
+        qcow2_free_clusters(bs, coffset, csize, type);
         break;
     }
     case QCOW2_CLUSTER_NORMAL:
@@ -794,7 +854,7 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                     l2_entry & L2E_OFFSET_MASK);
         } else if (!has_data_file(bs)) {
             qcow2_free_clusters(bs, l2_entry & L2E_OFFSET_MASK,
-                                s->cluster_size);
+                                s->cluster_size, type);
         }
         break;
     default:
@@ -1401,15 +1461,13 @@ static void compare_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
                     i, refcount1, refcount2);
 
             if (num_fixed) {
-                ret = update_refcount(bs, i << s->cluster_bits, 1,
-                                      refcount_diff(refcount1, refcount2),
-                                      refcount1 > refcount2);
-                while (ret == -EAGAIN) {
+                do {
                     ret = update_refcount(bs, i << s->cluster_bits, 1,
                                           refcount_diff(refcount1,
                                                         refcount2),
-                                          refcount1 > refcount2);
-                }
+                                          refcount1 > refcount2,
+                                          QCOW2_DISCARD_ALWAYS);
+                } while (ret == -EAGAIN);
                 if (ret >= 0) {
                     (*num_fixed)++;
                     continue;

@@ -973,14 +973,15 @@ static int qcow2_do_open(BlockDriverState *bs, QDict *options, int flags,
                                      !!(s->compatible_features &
                                         QCOW2_COMPAT_LAZY_REFCOUNTS),
                                      errp, &ok);
-    s->discard_passthrough_request = opt_bool(options, "pass-discard-request",
-                                              !!(flags & BDRV_O_UNMAP), errp,
-                                              &ok);
-    s->discard_passthrough_snapshot = opt_bool(options,
-                                               "pass-discard-snapshot", true,
-                                               errp, &ok);
-    s->discard_passthrough_other = opt_bool(options, "pass-discard-other",
-                                            false, errp, &ok);
+    s->discard_passthrough[QCOW2_DISCARD_NEVER] = false;
+    s->discard_passthrough[QCOW2_DISCARD_ALWAYS] = true;
+    s->discard_passthrough[QCOW2_DISCARD_REQUEST] =
+        opt_bool(options, "pass-discard-request", !!(flags & BDRV_O_UNMAP),
+                 errp, &ok);
+    s->discard_passthrough[QCOW2_DISCARD_SNAPSHOT] =
+        opt_bool(options, "pass-discard-snapshot", true, errp, &ok);
+    s->discard_passthrough[QCOW2_DISCARD_OTHER] =
+        opt_bool(options, "pass-discard-other", false, errp, &ok);
     s->discard_no_unref = opt_bool(options, "discard-no-unref", false, errp,
                                    &ok);
     if (!ok) {
@@ -1626,7 +1627,8 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
         return 0;
     }
     qemu_co_mutex_lock(&s->lock);
-    ret = qcow2_cluster_discard(bs, offset, end - offset, 0, false);
+    ret = qcow2_cluster_discard(bs, offset, end - offset,
+                                QCOW2_DISCARD_REQUEST, false);
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }
@@ -1756,7 +1758,7 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         ret = qcow2_cluster_discard(bs, ROUND_UP(offset, s->cluster_size),
                                     old_length - ROUND_UP(offset,
                                                           s->cluster_size),
-                                    0, true);
+                                    QCOW2_DISCARD_ALWAYS, true);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Failed to discard cropped clusters");
             goto fail;
@@ -1844,6 +1846,58 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
 
     assert(offset <= new_length);
     bytes = new_length - offset;
+
+    if (mode == PREALLOC_MODE_FALLOC || mode == PREALLOC_MODE_FULL) {
+        /*
+         * Refcount structures for everything first (in an area at the end
+         * of the file), then the data clusters in one run right after it,
+         * then the L2 tables wherever they fit: the reference's order.
+         */
+        uint64_t data_start = ROUND_UP(offset, s->cluster_size);
+        uint64_t nb_data, nb_l2;
+        int64_t old_file_size, alloc_start, n;
+
+        if (data_start >= new_length) {
+            return 0;
+        }
+        nb_data = DIV_ROUND_UP(new_length - data_start, s->cluster_size);
+        nb_l2 = DIV_ROUND_UP(nb_data, s->l2_size);
+        old_file_size = bdrv_co_getlength(bs->file->bs);
+        if (old_file_size < 0) {
+            error_setg_errno(errp, -old_file_size,
+                             "Failed to inquire current file length");
+            return old_file_size;
+        }
+        old_file_size = ROUND_UP(old_file_size, s->cluster_size);
+        if (has_data_file(bs)) {
+            alloc_start = data_start;
+        } else {
+            alloc_start = qcow2_refcount_area(bs, old_file_size,
+                                              nb_data + nb_l2, true, 0, 0);
+            if (alloc_start < 0) {
+                error_setg_errno(errp, -alloc_start,
+                                 "Failed to resize refcount structures");
+                return alloc_start;
+            }
+            n = qcow2_alloc_clusters_at(bs, alloc_start, nb_data);
+            if (n < 0 || (uint64_t)n != nb_data) {
+                error_setg_errno(errp, n < 0 ? -n : ENOSPC,
+                                 "Failed to allocate data clusters");
+                return n < 0 ? n : -ENOSPC;
+            }
+        }
+        ret = bdrv_co_truncate(qcow2_data_child(bs), alloc_start +
+                               (nb_data << s->cluster_bits), false, mode, 0,
+                               errp);
+        if (ret < 0) {
+            return ret;
+        }
+        ret = qcow2_map_preallocated(bs, data_start, alloc_start, nb_data);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to update L2 tables");
+        }
+        return ret;
+    }
 
     while (bytes) {
         cur_bytes = MIN(bytes, (uint64_t)INT_MAX & ~(s->cluster_size - 1));
@@ -2236,11 +2290,35 @@ out:
     return ret;
 }
 
+/* The options of opts that are not qcow2's (they go to the protocol). */
+static QemuOpts *protocol_opts(QemuOpts *opts)
+{
+    QemuOpts *out = qemu_opts_create(opts->list);
+    QemuOpt *opt;
+
+    TAILQ_FOREACH(opt, &opts->head, next) {
+        const QemuOptDesc *d;
+        bool ours = false;
+
+        for (d = qcow2_create_opts_desc; d->name; d++) {
+            if (!strcmp(d->name, opt->name) && strcmp(d->name, "size")) {
+                ours = true;
+                break;
+            }
+        }
+        if (!ours) {
+            qemu_opt_set(out, opt->name, opt->str, NULL);
+        }
+    }
+    return out;
+}
+
 static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
                                              const char *filename,
                                              QemuOpts *opts, Error **errp)
 {
     Qcow2CreateParams p;
+    QemuOpts *file_opts;
     const char *v;
     uint64_t refcount_bits;
     int ret;
@@ -2368,17 +2446,20 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         /* The front end insists on -F; a direct caller may leave it out. */
     }
 
-    /* Create the image file (and the data file). */
-    ret = bdrv_co_create_file(filename, opts, errp);
+    /* Create the image file (and the data file) with the protocol's opts. */
+    file_opts = protocol_opts(opts);
+    ret = bdrv_co_create_file(filename, file_opts, errp);
     if (ret < 0) {
+        qemu_opts_del(file_opts);
         return ret;
     }
     if (p.data_file) {
         char *path = path_combine(filename, p.data_file);
 
-        ret = bdrv_co_create_file(path, opts, errp);
+        ret = bdrv_co_create_file(path, file_opts, errp);
         free(path);
         if (ret < 0) {
+            qemu_opts_del(file_opts);
             return ret;
         }
         if (p.data_file_raw && p.prealloc == PREALLOC_MODE_OFF) {
@@ -2387,6 +2468,7 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         }
     }
 
+    qemu_opts_del(file_opts);
     return qcow2_co_create(filename, &p, errp);
 }
 

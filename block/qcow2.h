@@ -126,6 +126,16 @@ typedef struct QCowSnapshot {
 
 typedef struct Qcow2Cache Qcow2Cache;
 
+/* Why clusters are freed: decides whether the file is told (discard). */
+typedef enum Qcow2DiscardType {
+    QCOW2_DISCARD_NEVER = 0,
+    QCOW2_DISCARD_ALWAYS,
+    QCOW2_DISCARD_REQUEST,
+    QCOW2_DISCARD_SNAPSHOT,
+    QCOW2_DISCARD_OTHER,
+    QCOW2_DISCARD_MAX
+} Qcow2DiscardType;
+
 /* A part of a new allocation to be copied from the old data (COW). */
 typedef struct Qcow2COWRegion {
     uint64_t offset;    /* relative to the start of the first cluster */
@@ -226,9 +236,7 @@ typedef struct BDRVQcow2State {
     BdrvChild *data_file;
 
     /* Open options. */
-    bool discard_passthrough_request;
-    bool discard_passthrough_snapshot;
-    bool discard_passthrough_other;
+    bool discard_passthrough[QCOW2_DISCARD_MAX];
     bool discard_no_unref;
     int overlap_check;
     uint64_t cache_clean_interval;
@@ -433,8 +441,10 @@ int64_t qcow2_alloc_clusters_at(BlockDriverState *bs, uint64_t offset,
                                 int64_t nb_clusters);
 /* Allocates size bytes for compressed data, packing them; offset. */
 int64_t qcow2_alloc_bytes(BlockDriverState *bs, int size);
-void qcow2_free_clusters(BlockDriverState *bs, int64_t offset, int64_t size);
-void qcow2_free_any_cluster(BlockDriverState *bs, uint64_t l2_entry);
+void qcow2_free_clusters(BlockDriverState *bs, int64_t offset, int64_t size,
+                         Qcow2DiscardType type);
+void qcow2_free_any_cluster(BlockDriverState *bs, uint64_t l2_entry,
+                            Qcow2DiscardType type);
 int qcow2_update_snapshot_refcount(BlockDriverState *bs,
                                    int64_t l1_table_offset, int l1_size,
                                    int addend);
@@ -443,10 +453,10 @@ int qcow2_write_caches(BlockDriverState *bs);
 int qcow2_check_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
                           BdrvCheckMode fix);
 /* Ensures refcount structures can describe clusters up to offset. */
-int qcow2_refcount_area(BlockDriverState *bs, uint64_t offset,
-                        uint64_t additional_clusters, bool exact_size,
-                        int new_refblock_index,
-                        uint64_t new_refblock_offset);
+int64_t qcow2_refcount_area(BlockDriverState *bs, uint64_t offset,
+                            uint64_t additional_clusters, bool exact_size,
+                            int new_refblock_index,
+                            uint64_t new_refblock_offset);
 /* Offset just past the last cluster with a nonzero refcount, or -errno. */
 int64_t qcow2_get_last_cluster(BlockDriverState *bs, int64_t size);
 /* Refcount metadata for 'size' host bytes: clusters needed (measure). */
@@ -480,6 +490,8 @@ int qcow2_alloc_host_offset(BlockDriverState *bs, uint64_t offset,
                             unsigned int *bytes, uint64_t *host_offset,
                             QCowL2Meta **m);
 int qcow2_alloc_cluster_link_l2(BlockDriverState *bs, QCowL2Meta *m);
+int qcow2_map_preallocated(BlockDriverState *bs, uint64_t guest_offset,
+                           uint64_t host_offset, uint64_t nb_clusters);
 void qcow2_alloc_cluster_abort(BlockDriverState *bs, QCowL2Meta *m);
 int qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
                                           uint64_t offset,
