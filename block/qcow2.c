@@ -676,6 +676,50 @@ static int coroutine_fn qcow2_check_on_open(BlockDriverState *bs,
     return 0;
 }
 
+typedef struct Qcow2OpenFinish {
+    BlockDriverState *bs;
+    int flags;
+    Error **errp;
+    int ret;
+    bool done;
+} Qcow2OpenFinish;
+
+/* Clears unknown autoclear bits and repairs a dirty image (read-write). */
+static void coroutine_fn qcow2_open_finish_entry(void *opaque)
+{
+    Qcow2OpenFinish *f = opaque;
+    BlockDriverState *bs = f->bs;
+    BDRVQcow2State *s = bs->opaque;
+    int ret = 0;
+
+    qemu_co_mutex_lock(&s->lock);
+    if (!bs->read_only && !(f->flags & BDRV_O_NO_IO) &&
+        (s->autoclear_features & ~QCOW2_AUTOCLEAR_MASK)) {
+        s->autoclear_features &= QCOW2_AUTOCLEAR_MASK;
+        ret = qcow2_update_header(bs);
+        if (ret < 0) {
+            error_setg_errno(f->errp, -ret, "Could not update qcow2 header");
+            goto out;
+        }
+    }
+    if (!bs->read_only && !(f->flags & BDRV_O_CHECK) &&
+        (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        ret = qcow2_check_on_open(bs, f->errp);
+        if (ret < 0) {
+            goto out;
+        }
+        ret = qcow2_mark_clean(bs);
+        if (ret < 0) {
+            error_setg_errno(f->errp, -ret, "Could not update qcow2 header");
+            goto out;
+        }
+    }
+out:
+    qemu_co_mutex_unlock(&s->lock);
+    f->ret = ret;
+    f->done = true;
+}
+
 static int qcow2_do_open(BlockDriverState *bs, QDict *options, int flags,
                          Error **errp)
 {
@@ -1077,27 +1121,13 @@ static int qcow2_do_open(BlockDriverState *bs, QDict *options, int flags,
         goto fail;
     }
 
-    /* Clear autoclear bits we do not understand when writing. */
-    if (!bs->read_only && !(flags & BDRV_O_NO_IO) &&
-        (s->autoclear_features & ~QCOW2_AUTOCLEAR_MASK)) {
-        s->autoclear_features &= QCOW2_AUTOCLEAR_MASK;
-        ret = qcow2_update_header(bs);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not update qcow2 header");
-            goto fail;
-        }
-    }
+    /* The steps that write run in a coroutine. */
+    {
+        Qcow2OpenFinish f = { bs, flags, errp, 0, false };
 
-    /* Repair an image that was left dirty. */
-    if (!bs->read_only && !(flags & BDRV_O_CHECK) &&
-        (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
-        ret = qcow2_check_on_open(bs, errp);
+        bdrv_run_co(qcow2_open_finish_entry, &f, &f.done);
+        ret = f.ret;
         if (ret < 0) {
-            goto fail;
-        }
-        ret = qcow2_mark_clean(bs);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not update qcow2 header");
             goto fail;
         }
     }
@@ -1170,9 +1200,15 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     BDRVQcow2State *s = bs->opaque;
 
     if (!bs->read_only && s->l2_table_cache) {
+        int ret;
+
         qemu_co_mutex_lock(&s->lock);
         /* Errors here cost at most leaks (invariant 4). */
-        qcow2_flush_caches(bs);
+        ret = qcow2_flush_caches(bs);
+        /* Refcounts are exact again once both caches are on disk. */
+        if (ret == 0 && !s->signaled_corruption) {
+            qcow2_mark_clean(bs);
+        }
         qemu_co_mutex_unlock(&s->lock);
     }
     c->done = true;
@@ -2014,6 +2050,32 @@ static int qcow2_has_zero_init(BlockDriverState *bs)
     return 1;
 }
 
+typedef struct Qcow2HeaderCo {
+    BlockDriverState *bs;
+    int ret;
+    bool done;
+} Qcow2HeaderCo;
+
+static void coroutine_fn update_header_entry(void *opaque)
+{
+    Qcow2HeaderCo *h = opaque;
+    BDRVQcow2State *s = h->bs->opaque;
+
+    qemu_co_mutex_lock(&s->lock);
+    h->ret = qcow2_update_header(h->bs);
+    qemu_co_mutex_unlock(&s->lock);
+    h->done = true;
+}
+
+/* qcow2_update_header for callers outside coroutine context. */
+static int update_header_sync(BlockDriverState *bs)
+{
+    Qcow2HeaderCo h = { bs, 0, false };
+
+    bdrv_run_co(update_header_entry, &h, &h.done);
+    return h.ret;
+}
+
 static int qcow2_change_backing_file(BlockDriverState *bs,
                                      const char *backing_file,
                                      const char *backing_fmt)
@@ -2038,7 +2100,7 @@ static int qcow2_change_backing_file(BlockDriverState *bs,
     pstrcpy(bs->backing_format, sizeof(bs->backing_format),
             backing_fmt ? backing_fmt : "");
     (void)s;
-    ret = qcow2_update_header(bs);
+    ret = update_header_sync(bs);
     if (ret < 0) {
         pstrcpy(bs->backing_file, sizeof(bs->backing_file), old_file);
         pstrcpy(bs->backing_format, sizeof(bs->backing_format), old_fmt);
