@@ -2234,9 +2234,7 @@ static int coroutine_fn qcow2_co_create(const char *filename,
     int ret;
 
     /* The smallest image: header, refcount table, one refcount block. */
-    options = qdict_new();
-    qdict_put_str(options, "driver", "file");
-    blk = blk_new_open(filename, NULL, options,
+    blk = blk_new_open(filename, NULL, NULL,
                        BDRV_O_RDWR | BDRV_O_RESIZE | BDRV_O_PROTOCOL, errp);
     if (!blk) {
         return -EIO;
@@ -2300,14 +2298,13 @@ static int coroutine_fn qcow2_co_create(const char *filename,
 
     /* Now open it as qcow2 and let the driver do the rest. */
     options = qdict_new();
-    qdict_put_str(options, "driver", "qcow2");
-    qdict_put_str(options, "file.driver", "file");
-    qdict_put_str(options, "file.filename", filename);
     if (p->data_file) {
-        qdict_put_str(options, "data-file.driver", "file");
-        qdict_put_str(options, "data-file.filename", p->data_file);
+        char *path = path_combine(filename, p->data_file);
+
+        qdict_put_str(options, "data-file.filename", path);
+        free(path);
     }
-    blk = blk_new_open(NULL, NULL, options,
+    blk = blk_new_open(filename, "qcow2", options,
                        BDRV_O_RDWR | BDRV_O_RESIZE | BDRV_O_NO_BACKING |
                        BDRV_O_NO_FLUSH, errp);
     if (!blk) {
