@@ -87,7 +87,13 @@ bool qemu_opt_set_number(QemuOpts *opts, const char *name, int64_t val,
                          Error **errp);
 bool qemu_opt_set_bool(QemuOpts *opts, const char *name, bool val,
                        Error **errp);
-/* Typed getters: defval when unset. The _del variants also remove it. */
+/*
+ * Getters. A set option gives its (last) value; an unset one gives its
+ * schema default (def_value_str, parsed for the typed getters) and only
+ * without a default the caller's defval (NULL for qemu_opt_get). The _del
+ * variants also remove every setting of the option; free qemu_opt_get_del's
+ * result.
+ */
 const char *qemu_opt_get(QemuOpts *opts, const char *name);
 char *qemu_opt_get_del(QemuOpts *opts, const char *name);
 bool qemu_opt_get_bool(QemuOpts *opts, const char *name, bool defval);
