@@ -741,6 +741,9 @@ static BlockDriverState *bdrv_open_child_bs(const char *filename,
     const char *ref;
 
     qdict_extract_subqdict(parent_options, &sub, prefix);
+    if (!sub) {
+        sub = qdict_new();
+    }
     ref = qdict_get_try_str(parent_options, child_name);
     if (ref && !filename && !qdict_size(sub)) {
         /* "file": "name" refers to a node; we have no named nodes. */
@@ -876,7 +879,8 @@ int bdrv_open_backing_file(BlockDriverState *bs, QDict *parent_options,
     }
     if (parent_options) {
         qdict_extract_subqdict(parent_options, &sub, "backing.");
-    } else {
+    }
+    if (!sub) {
         sub = qdict_new();
     }
     if (!qdict_size(sub) && !bs->backing_file[0]) {

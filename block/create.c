@@ -211,11 +211,8 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
 
     create_opts = qemu_opts_append(NULL, drv->create_opts);
     if (proto_drv != drv) {
-        QemuOptsList *merged = qemu_opts_append(create_opts,
-                                                proto_drv->create_opts);
-
-        qemu_opts_free(create_opts);
-        create_opts = merged;
+        /* Consumes the first list (see option.h). */
+        create_opts = qemu_opts_append(create_opts, proto_drv->create_opts);
     }
     opts = qemu_opts_create(create_opts);
 
