@@ -1062,6 +1062,7 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
     const char *drvname;
     const QDictEntry *e;
     bool probed = false;
+    bool opened = false;
     int ret;
 
     bdrv_init();
@@ -1189,6 +1190,7 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
         }
         goto fail;
     }
+    opened = true;
     if (bs->probe_file) {
         /* The driver did not want a file child. */
         bdrv_unref(bs->probe_file);
@@ -1253,9 +1255,12 @@ fail:
     if (bs) {
         /*
          * A driver whose open failed has cleaned up after itself: drop it
-         * so that bdrv_close does not call its close.
+         * so that bdrv_close does not call its close. One that opened is
+         * closed normally.
          */
-        bs->drv = NULL;
+        if (!opened) {
+            bs->drv = NULL;
+        }
         bdrv_unref(bs);
     }
     qdict_unref(options);
