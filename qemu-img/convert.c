@@ -58,7 +58,8 @@ typedef struct ConvertState {
     bool compressed;
     bool wr_in_order;
     bool salvage;
-    int64_t min_sparse;         /* bytes, 0: no zero detection in data */
+    int64_t min_sparse;         /* bytes, 0: fully allocate the target */
+    bool scan_zeroes;           /* look for zero blocks inside data */
     int64_t alignment;          /* bytes: zero runs are aligned to this */
     int64_t buf_size;           /* bytes per chunk */
     int64_t cluster_size;       /* target's, for compressed writes */
@@ -362,7 +363,7 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
         int64_t len = bytes;
         bool is_data = true;
 
-        if (s->min_sparse) {
+        if (s->scan_zeroes) {
             len = convert_sparse_run(buf, bytes, offset, s->min_sparse,
                                      s->alignment, &is_data);
         }
@@ -835,8 +836,6 @@ int img_convert(int argc, char **argv)
             error_report("Cannot use copy offloading in salvaging mode");
             goto out;
         }
-        /* Data is copied as it is: no zero detection inside it */
-        min_sparse = 0;
     }
     if (tgt_image_opts && !skip_create) {
         error_report("--target-image-opts requires use of -n flag");
@@ -1000,6 +999,8 @@ int img_convert(int argc, char **argv)
     s.wr_in_order = wr_in_order;
     s.salvage = salvage;
     s.min_sparse = min_sparse;
+    /* Offloaded copies move data as it is, zero blocks included */
+    s.scan_zeroes = min_sparse && !copy_range;
     /* Zero runs are only worth a hole when aligned to the sparse size */
     s.alignment = BDRV_SECTOR_SIZE;
     while (s.alignment * 2 <= min_sparse) {
