@@ -14,7 +14,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "qemu-img/qemu-img.h"
+#include "qemu-img.h"
 #include "util/coroutine.h"
 #include "util/cutils.h"
 #include "util/error.h"

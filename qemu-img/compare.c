@@ -15,7 +15,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "qemu-img/qemu-img.h"
+#include "qemu-img.h"
 #include "util/error.h"
 #include "util/iov.h"
 #include "util/progress.h"
@@ -32,7 +32,8 @@ enum {
 
 /* The block status bits that strict mode holds to be equal. */
 #define COMPARE_STATUS_MASK (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO | \
-                             BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID)
+                             BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID | \
+                             BDRV_BLOCK_EOF)
 
 /* Offset of the first 512-byte sector where a and b differ, or -1. */
 static int64_t first_mismatch(const uint8_t *a, const uint8_t *b,

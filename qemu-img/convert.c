@@ -21,7 +21,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "qemu-img/qemu-img.h"
+#include "qemu-img.h"
 #include "util/coroutine.h"
 #include "util/cutils.h"
 #include "util/error.h"
@@ -701,7 +701,7 @@ int img_convert(int argc, char **argv)
 
     optind = 0;
     for (;;) {
-        c = getopt_long(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:WUr:",
+        c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
                         long_options, NULL);
         if (c == -1) {
             break;
@@ -724,6 +724,9 @@ int img_convert(int argc, char **argv)
             break;
         case 'B':
             out_baseimg = optarg;
+            break;
+        case 'F':
+            out_basefmt = optarg;
             break;
         case 'C':
             copy_range = true;
@@ -856,7 +859,9 @@ int img_convert(int argc, char **argv)
         goto out;
     }
     if (argc - optind < 2) {
-        error_exit("Must specify image file name");
+        /* The reference prints no usage hint here */
+        error_report("Must specify image file name");
+        goto out;
     }
     if (image_opts && fmt) {
         error_report("--image-opts and --format are mutually exclusive");
@@ -877,7 +882,8 @@ int img_convert(int argc, char **argv)
         error_report("Invalid cache option: %s", cache);
         goto out;
     }
-    flags |= BDRV_O_RDWR;
+    /* Zero writes to the target may punch holes, as the reference's do */
+    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
 
     s.src_num = argc - optind - 1;
     out_filename = argv[argc - 1];

@@ -11,7 +11,7 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "qemu-img/qemu-img.h"
+#include "qemu-img.h"
 #include "util/error.h"
 #include "util/option.h"
 

@@ -80,8 +80,6 @@ img compare -x a.raw b.raw
 img compare -f
 img compare a.raw nosuch.raw
 img compare nosuch.raw a.raw
-img compare -f qcow2 a.raw a.raw
-img compare -F qcow2 a.raw a.raw
 img compare -f bogus a.raw a.raw
 img compare -T bogus a.raw a.raw
 img compare --image-opts -f raw driver=raw,file.filename=a.raw a.raw

@@ -67,7 +67,6 @@ _bench -i bogus a.raw
 _bench -c 10 -i native a.raw
 _bench -c 10 -n a.raw
 _bench -t bogus a.raw
-_bench -c 10 -f qcow2 a.raw
 _bench -c 10 nosuch.raw
 _bench -c 10 --image-opts -f raw driver=raw,file.filename=a.raw
 _bench -c 1000 --flush-interval=100 a.raw

@@ -63,7 +63,6 @@ img dd =5 if=a.raw of=o.raw
 img dd foo=1 bs=0 if=a.raw of=o.raw
 img dd bs=0 foo=1 if=a.raw of=o.raw
 img dd if=nosuch.raw of=o.raw
-img dd -f qcow2 if=a.raw of=o.raw
 img dd -f bogus if=a.raw of=o.raw
 img dd -O bogus if=a.raw of=o.raw
 img dd -O bogus if=nosuch of=o.raw
