@@ -99,6 +99,8 @@ install: $(PROGS)
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(PROGS) $(LIB) $(TESTLIB)
 
+.SECONDARY:
+
 .PHONY: all unit-tests check check-unit check-iotests check-sanitize bench \
 	fuzz install clean
 
