@@ -12,6 +12,13 @@
 #include "util/osdep.h"
 #include "block/block.h"
 
+/* What -V prints: the QEMU version we follow, and our name. */
+#define QEMU_IMG_VERSION "7.2.0"
+#define QEMU_IMG_PROJECT "qemu-img-ng"
+
+/* Prints the usage text (ending with the supported formats), exits 0. */
+void NORETURN help(void);
+
 int img_amend(int argc, char **argv);
 int img_bench(int argc, char **argv);
 int img_bitmap(int argc, char **argv);
@@ -73,6 +80,18 @@ void qprintf(bool quiet, const char *fmt, ...) PRINTF_FMT(2, 3);
 /* Parses "--output=human|json"; prints the reference's error on failure. */
 bool parse_output_format(const char *arg, OutputFormat *ofmt);
 
+/*
+ * Adds one -o argument to *options (joined with ','), rejecting an empty
+ * list or element with the reference's "Invalid option list: ..." error.
+ */
+bool accumulate_options(char **options, const char *optarg);
+
+/*
+ * "-o help" for create and convert: the options of format fmt, and with a
+ * filename those of its protocol too. Returns the exit code (0 or 1).
+ */
+int print_block_option_help(const char *filename, const char *fmt);
+
 /* Handles "--object secret,id=...,data=...|file=..."; exits on error. */
 void img_object_add(const char *optarg);
 
@@ -86,9 +105,52 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        int flags, const char *cache, bool writethrough,
                        bool quiet, bool force_share);
 
-/* Parses a size argument as qemu-img does; -1 with the error printed. */
+/*
+ * The reference's warning (stderr) about an image whose format was probed
+ * as raw and that is opened for writing; img_open prints it.
+ */
+void img_warn_probed_raw(const char *filename);
+
+/*
+ * Looks up a secret given with --object secret,id=... (its bytes after
+ * format=base64 decoding). False if there is none with that id.
+ */
+bool img_secret_lookup(const char *id, const uint8_t **data, size_t *len);
+
+/*
+ * Parses a size argument as qemu-img does ("Invalid <name> specified. ...");
+ * -1 with the error printed. cvtnum's range is 0..INT64_MAX.
+ */
 int64_t cvtnum(const char *name, const char *value);
 int64_t cvtnum_full(const char *name, const char *value, int64_t min,
                     int64_t max);
+
+/*
+ * -l snapshot_param of convert and measure: "snapshot.id=ID,
+ * snapshot.name=NAME" or a bare ID_OR_NAME. Parsing reports the
+ * reference's errors and returns false; loading makes blk read the
+ * snapshot's state ("Failed to load snapshot: ..." on failure).
+ */
+typedef struct ImgSnapshotParam {
+    char *id;           /* the bare ID_OR_NAME when by_id_or_name */
+    char *name;
+    bool given;
+    bool by_id_or_name;
+} ImgSnapshotParam;
+
+bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap);
+void img_snapshot_param_free(ImgSnapshotParam *snap);
+bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap);
+
+/*
+ * info.c, shared with snapshot -l: the reference's ImageInfo of bs as a
+ * QDict ("virtual-size", "filename", "format", "actual-size", ...), and the
+ * human printers of its parts. NULL with errp set on failure.
+ */
+QDict *img_collect_info(BlockDriverState *bs, Error **errp);
+void img_dump_snapshot_header(void);
+void img_dump_snapshot(const QEMUSnapshotInfo *sn);
+/* The "data" of a {"type", "data"} format-specific dict, nested by indent. */
+void img_dump_format_specific(QDict *specific, int indent);
 
 #endif
