@@ -717,7 +717,11 @@ static int bdrv_child_flags(int parent_flags, BdrvChildRole role)
         /* The backing file is never written through, so never flushed. */
         flags &= ~BDRV_O_WRITETHROUGH;
     } else {
-        flags |= BDRV_O_PROTOCOL | BDRV_O_NO_BACKING;
+        /*
+         * As the reference: storage children always take discards; the
+         * format above decides which to pass (qcow2's pass-discard-*).
+         */
+        flags |= BDRV_O_PROTOCOL | BDRV_O_NO_BACKING | BDRV_O_UNMAP;
     }
     return flags;
 }

@@ -1119,6 +1119,8 @@ static int check_refcounts_l1(BlockDriverState *bs, BdrvCheckResult *res,
                     "cluster aligned; L1 entry corrupted\n", l2_offset);
             res->corruptions++;
         }
+        /* Contiguity is judged within one L2 table, as the reference. */
+        next_contiguous = 0;
         ret = check_refcounts_l2(bs, res, cs, NULL, l2_offset, flags, fix,
                                  &next_contiguous);
         if (ret < 0) {
@@ -1160,12 +1162,18 @@ static int check_oflag_copied(BlockDriverState *bs, BdrvCheckResult *res,
             continue;
         }
         if ((refcount == 1) != ((l1_entry & QCOW_OFLAG_COPIED) != 0)) {
+            /*
+             * Setting a missing flag is safe with any repair; clearing one
+             * (the cluster is shared or free) needs -r all.
+             */
+            bool repair = refcount == 1 ? fix != 0 : !!(fix & BDRV_FIX_ERRORS);
+
             res->corruptions++;
             fprintf(stderr, "%s OFLAG_COPIED L2 cluster: l1_index=%d "
                     "l1_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
-                    fix & BDRV_FIX_ERRORS ? "Repairing" : "ERROR", i,
+                    repair ? "Repairing" : "ERROR", i,
                     l1_entry, refcount);
-            if (fix & BDRV_FIX_ERRORS) {
+            if (repair) {
                 s->l1_table[i] = refcount == 1 ?
                                  l1_entry | QCOW_OFLAG_COPIED :
                                  l1_entry & ~QCOW_OFLAG_COPIED;
@@ -1210,12 +1218,15 @@ static int check_oflag_copied(BlockDriverState *bs, BdrvCheckResult *res,
                 }
                 if ((refcount == 1) !=
                     ((l2_entry & QCOW_OFLAG_COPIED) != 0)) {
+                    bool repair = refcount == 1 ? fix != 0
+                                                : !!(fix & BDRV_FIX_ERRORS);
+
                     res->corruptions++;
                     fprintf(stderr, "%s OFLAG_COPIED data cluster: "
                             "l2_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
-                            fix & BDRV_FIX_ERRORS ? "Repairing" : "ERROR",
+                            repair ? "Repairing" : "ERROR",
                             l2_entry, refcount);
-                    if (fix & BDRV_FIX_ERRORS) {
+                    if (repair) {
                         set_l2_entry(s, l2_table, j,
                                      refcount == 1 ?
                                      l2_entry | QCOW_OFLAG_COPIED :
@@ -1404,11 +1415,28 @@ static int calculate_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
             continue;
         }
         if (cluster >= cs->nb_clusters) {
-            fprintf(stderr, "ERROR refcount block %" PRId64 " is outside "
+            int64_t nb;
+
+            if (!(fix & BDRV_FIX_ERRORS)) {
+                fprintf(stderr, "ERROR refcount block %" PRId64 " is outside "
+                        "image\n", i);
+                res->corruptions++;
+                continue;
+            }
+            /* Make the file cover the block, then count it as usual. */
+            fprintf(stderr, "Repairing refcount block %" PRId64 " is outside "
                     "image\n", i);
-            res->corruptions++;
-            *rebuild = true;
-            continue;
+            nb = cluster + 1;
+            if (bdrv_co_truncate(bs->file, nb << s->cluster_bits, false,
+                                 PREALLOC_MODE_OFF, 0, NULL) < 0) {
+                res->check_errors++;
+                continue;
+            }
+            cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint32_t));
+            memset(cs->refcounts + cs->nb_clusters, 0,
+                   (nb - cs->nb_clusters) * sizeof(uint32_t));
+            cs->nb_clusters = nb;
+            res->corruptions_fixed++;
         }
         inc_refcounts(bs, res, cs, offset, s->cluster_size);
         if (cs->refcounts[cluster] != 1) {
@@ -1485,108 +1513,135 @@ static void compare_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
 }
 
 /*
- * Writes a fresh refcount structure (blocks, then the table) describing
- * cs->refcounts, in free clusters past the highest used one, and points the
- * header to it. The old structure becomes unreferenced (a leak the caller
- * reclaims).
+ * First fit in the computed refcounts (clusters past their end are free):
+ * n contiguous unused clusters, marked used. Returns the first cluster.
+ */
+static int64_t imrt_alloc(CheckState *cs, int64_t *first_free, int64_t n)
+{
+    int64_t start = *first_free, k;
+
+    for (;;) {
+        for (k = 0; k < n; k++) {
+            if (start + k < cs->nb_clusters && cs->refcounts[start + k]) {
+                break;
+            }
+        }
+        if (k == n) {
+            break;
+        }
+        start += k + 1;
+    }
+    if (start + n > cs->nb_clusters) {
+        int64_t nb = start + n;
+
+        cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint32_t));
+        memset(cs->refcounts + cs->nb_clusters, 0,
+               (nb - cs->nb_clusters) * sizeof(uint32_t));
+        cs->nb_clusters = nb;
+    }
+    for (k = 0; k < n; k++) {
+        cs->refcounts[start + k] = 1;
+    }
+    while (*first_free < cs->nb_clusters && cs->refcounts[*first_free]) {
+        (*first_free)++;
+    }
+    return start;
+}
+
+/*
+ * Writes a fresh refcount structure describing cs->refcounts into free
+ * clusters (first fit from the start): a block for every range with a
+ * used cluster, then the table, and points the header to it. The old
+ * structure becomes unreferenced (a leak the caller reclaims).
  */
 static int rebuild_refcount_structure(BlockDriverState *bs,
                                       BdrvCheckResult *res, CheckState *cs,
                                       int64_t highest_cluster)
 {
     BDRVQcow2State *s = bs->opaque;
-    int64_t nb_blocks, first_free, table_clusters, i, c;
+    int64_t first_free = 0, nb_idx = 0, i, k;
+    int64_t table_offset = -1, table_clusters = 0;
+    uint64_t *blocks = NULL;
     uint64_t *new_table = NULL;
     uint8_t *block = NULL;
     uint64_t table_size;
-    int64_t table_offset;
     uint8_t hdr[12];
+    bool changed;
     int ret;
 
     fprintf(stderr, "Rebuilding refcount structure\n");
+    (void)highest_cluster;
 
-    /* Blocks for everything used, themselves and the table. */
-    first_free = highest_cluster + 1;
-    nb_blocks = 0;
-    table_clusters = 0;
-    for (;;) {
-        int64_t end = first_free + nb_blocks + table_clusters;
-        int64_t nb = DIV_ROUND_UP(end, s->refcount_block_size);
-        int64_t tc = DIV_ROUND_UP(nb * (int64_t)sizeof(uint64_t),
-                                  (int64_t)s->cluster_size);
+    do {
+        changed = false;
+        for (i = 0; i * s->refcount_block_size < cs->nb_clusters; i++) {
+            int64_t first = i * s->refcount_block_size;
+            int64_t end = MIN(first + s->refcount_block_size,
+                              cs->nb_clusters);
 
-        if (nb == nb_blocks && tc == table_clusters) {
-            break;
+            if (i >= nb_idx) {
+                blocks = xrealloc(blocks, (i + 1) * sizeof(uint64_t));
+                memset(blocks + nb_idx, 0, (i + 1 - nb_idx) *
+                       sizeof(uint64_t));
+                nb_idx = i + 1;
+            }
+            if (blocks[i]) {
+                continue;
+            }
+            for (k = first; k < end && !cs->refcounts[k]; k++) {
+                ;
+            }
+            if (k < end) {
+                blocks[i] = imrt_alloc(cs, &first_free, 1);
+                changed = true;
+            }
         }
-        nb_blocks = nb;
-        table_clusters = tc;
-    }
+        if (DIV_ROUND_UP(nb_idx * (int64_t)sizeof(uint64_t),
+                         (int64_t)s->cluster_size) > table_clusters) {
+            /* (Re)place the table: it may need blocks of its own. */
+            if (table_offset >= 0) {
+                for (k = 0; k < table_clusters; k++) {
+                    cs->refcounts[table_offset + k] = 0;
+                }
+                first_free = MIN(first_free, table_offset);
+            }
+            table_clusters = DIV_ROUND_UP(nb_idx * (int64_t)sizeof(uint64_t),
+                                          (int64_t)s->cluster_size);
+            table_offset = imrt_alloc(cs, &first_free, table_clusters);
+            changed = true;
+        }
+    } while (changed);
+
     table_size = table_clusters * s->cluster_size / sizeof(uint64_t);
     if (table_size * sizeof(uint64_t) > QCOW_MAX_REFTABLE_SIZE) {
         res->check_errors++;
-        return -EFBIG;
-    }
-
-    /* Grow the in-memory counts to cover the new structure. */
-    if (first_free + nb_blocks + table_clusters > cs->nb_clusters) {
-        int64_t n = first_free + nb_blocks + table_clusters;
-
-        cs->refcounts = xrealloc(cs->refcounts, n * sizeof(uint32_t));
-        memset(cs->refcounts + cs->nb_clusters, 0,
-               (n - cs->nb_clusters) * sizeof(uint32_t));
-        cs->nb_clusters = n;
+        ret = -EFBIG;
+        goto fail;
     }
 
     new_table = qemu_blockalign0(table_clusters * s->cluster_size);
     block = qemu_blockalign(s->cluster_size);
+    for (i = 0; i < nb_idx; i++) {
+        int64_t first = i * s->refcount_block_size;
 
-    /* Place the blocks that have anything to count, then the table. */
-    c = first_free;
-    for (i = 0; i < nb_blocks; i++) {
-        int64_t first = i * s->refcount_block_size, k;
-        bool used = false;
-
-        for (k = first; k < MIN(first + s->refcount_block_size,
-                                (int64_t)cs->nb_clusters); k++) {
-            if (cs->refcounts[k] || (k >= first_free &&
-                                     k < first_free + nb_blocks +
-                                     table_clusters)) {
-                used = true;
-                break;
-            }
-        }
-        if (!used) {
-            continue;
-        }
-        new_table[i] = c;
-        cs->refcounts[c] = 1;
-        c++;
-    }
-    table_offset = c << s->cluster_bits;
-    for (i = 0; i < table_clusters; i++) {
-        cs->refcounts[c + i] = 1;
-    }
-
-    for (i = 0; i < nb_blocks; i++) {
-        int64_t first = i * s->refcount_block_size, k;
-
-        if (!new_table[i]) {
+        if (!blocks[i]) {
             continue;
         }
         memset(block, 0, s->cluster_size);
         for (k = first; k < MIN(first + s->refcount_block_size,
-                                (int64_t)cs->nb_clusters); k++) {
+                                cs->nb_clusters); k++) {
             s->set_refcount(block, k - first, MIN((uint64_t)cs->refcounts[k],
                                                   s->refcount_max));
         }
-        ret = bdrv_co_pwrite(bs->file, new_table[i] << s->cluster_bits,
+        ret = bdrv_co_pwrite(bs->file, blocks[i] << s->cluster_bits,
                              s->cluster_size, block, 0);
         if (ret < 0) {
             fprintf(stderr, "ERROR writing refblock: %s\n", strerror(-ret));
             goto fail;
         }
-        new_table[i] = cpu_to_be64(new_table[i] << s->cluster_bits);
+        new_table[i] = cpu_to_be64(blocks[i] << s->cluster_bits);
     }
+    table_offset <<= s->cluster_bits;
     ret = bdrv_co_pwrite(bs->file, table_offset,
                          table_clusters * s->cluster_size, new_table, 0);
     if (ret < 0) {
@@ -1621,6 +1676,7 @@ static int rebuild_refcount_structure(BlockDriverState *bs,
     s->free_cluster_index = 0;
     ret = 0;
 fail:
+    free(blocks);
     qemu_vfree(new_table);
     qemu_vfree(block);
     return ret;

@@ -1507,56 +1507,25 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
     return qcow2_co_pwritev_part(bs, offset, bytes, qiov, 0);
 }
 
-static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
-                                                    int64_t offset,
-                                                    int64_t bytes,
-                                                    QEMUIOVector *qiov)
+/* Compresses and writes one whole cluster (buf: cluster_size bytes). */
+static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
+                                                 int64_t offset,
+                                                 int64_t bytes, uint8_t *buf)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint8_t *buf = NULL, *out_buf = NULL;
+    uint8_t *out_buf;
     ssize_t out_len;
     uint64_t host;
-    int64_t len;
     int ret;
 
-    if (has_data_file(bs)) {
-        return -ENOTSUP;
-    }
-    if (bytes == 0) {
-        /* The end of the image: nothing to write. */
-        return 0;
-    }
-    len = bdrv_co_getlength(bs);
-    if (len < 0) {
-        return len;
-    }
-    while (bytes > s->cluster_size) {
-        QEMUIOVector part;
-
-        qemu_iovec_init_slice(&part, qiov, 0, 0);
-        qemu_iovec_destroy(&part);
-        break;
-    }
-    if (offset_into_cluster(s, offset) ||
-        (bytes != s->cluster_size && offset + bytes != len)) {
-        return -EINVAL;
-    }
-
-    buf = qemu_try_blockalign(s->cluster_size);
     out_buf = malloc(s->cluster_size);
-    if (!buf || !out_buf) {
-        ret = -ENOMEM;
-        goto out;
+    if (!out_buf) {
+        return -ENOMEM;
     }
-    if (bytes != s->cluster_size) {
-        memset(buf + bytes, 0, s->cluster_size - bytes);
-    }
-    qemu_iovec_to_buf(qiov, 0, buf, bytes);
-
+    /* Compressed data must be smaller than a cluster to be worth it. */
     out_len = qcow2_co_compress(bs, out_buf, s->cluster_size - 1, buf,
                                 s->cluster_size);
     if (out_len == -ENOMEM) {
-        /* It does not compress: write it as a normal cluster. */
         QEMUIOVector whole;
 
         qemu_iovec_init_buf(&whole, buf, bytes);
@@ -1575,8 +1544,81 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     }
     ret = bdrv_co_pwrite(bs->file, host, out_len, out_buf, 0);
 out:
-    qemu_vfree(buf);
     free(out_buf);
+    return ret;
+}
+
+/*
+ * Compressed writes: whole clusters (the last one may end with the image).
+ * A piece of a cluster is completed from what the cluster reads now when
+ * it is unallocated, and written uncompressed when it is not.
+ */
+static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
+                                                    int64_t offset,
+                                                    int64_t bytes,
+                                                    QEMUIOVector *qiov)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t len = bs->total_sectors * BDRV_SECTOR_SIZE;
+    uint8_t *buf = NULL;
+    size_t qiov_offset = 0;
+    int ret = 0;
+
+    if (has_data_file(bs)) {
+        return -ENOTSUP;
+    }
+    buf = qemu_try_blockalign(s->cluster_size);
+    if (!buf) {
+        return -ENOMEM;
+    }
+    while (bytes > 0) {
+        int64_t cstart = start_of_cluster(s, offset);
+        int64_t cend = MIN(cstart + s->cluster_size, len);
+        int64_t n = MIN(bytes, cend - offset);
+
+        if (offset != cstart || offset + n != cend) {
+            uint64_t host;
+            unsigned int cur = s->cluster_size;
+            QCow2SubclusterType type;
+            QEMUIOVector tmp;
+
+            qemu_co_mutex_lock(&s->lock);
+            ret = qcow2_get_host_offset(bs, cstart, &cur, &host, &type);
+            qemu_co_mutex_unlock(&s->lock);
+            if (ret < 0) {
+                break;
+            }
+            if ((type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
+                 type != QCOW2_SUBCLUSTER_ZERO_PLAIN) ||
+                cur < (unsigned)(cend - cstart)) {
+                QEMUIOVector part;
+
+                qemu_iovec_init_slice(&part, qiov, qiov_offset, n);
+                ret = qcow2_co_pwritev_part(bs, offset, n, &part, 0);
+                qemu_iovec_destroy(&part);
+                if (ret < 0) {
+                    break;
+                }
+                goto next;
+            }
+            qemu_iovec_init_buf(&tmp, buf, cend - cstart);
+            ret = qcow2_co_preadv_part(bs, cstart, cend - cstart, &tmp, 0);
+            if (ret < 0) {
+                break;
+            }
+        }
+        memset(buf + (cend - cstart), 0, s->cluster_size - (cend - cstart));
+        qemu_iovec_to_buf(qiov, qiov_offset, buf + (offset - cstart), n);
+        ret = write_compressed_cluster(bs, cstart, cend - cstart, buf);
+        if (ret < 0) {
+            break;
+        }
+next:
+        offset += n;
+        bytes -= n;
+        qiov_offset += n;
+    }
+    qemu_vfree(buf);
     return ret;
 }
 
@@ -1716,10 +1758,6 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     } else if (type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
                type != QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC) {
         status |= BDRV_BLOCK_DATA;
-    }
-    if (data_file_is_raw(bs) && (status & BDRV_BLOCK_DATA) &&
-        (status & BDRV_BLOCK_OFFSET_VALID)) {
-        status |= BDRV_BLOCK_RECURSE;
     }
     return status;
 }
@@ -2391,7 +2429,7 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
     } else if (!strcmp(v, "0.10") || !strcmp(v, "v2")) {
         p.version = 2;
     } else {
-        error_setg(errp, "Invalid parameter '%s'", v);
+        error_setg(errp, "Parameter 'version' does not accept value '%s'", v);
         return -EINVAL;
     }
 
