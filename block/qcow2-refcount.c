@@ -1705,11 +1705,13 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
     res->bfi.total_clusters = size_to_clusters(s, (uint64_t)bs->total_sectors *
                                                BDRV_SECTOR_SIZE);
 
-    /* Everything cached is on disk before we read it directly. */
-    ret = qcow2_flush_caches(bs);
-    if (ret < 0) {
-        res->check_errors++;
-        return ret;
+    /* Everything cached is in the file before we read it directly. */
+    if (!bs->read_only) {
+        ret = qcow2_write_caches(bs);
+        if (ret < 0) {
+            res->check_errors++;
+            return ret;
+        }
     }
 
     cs.refcounts = xcalloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
@@ -1776,9 +1778,11 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
     }
 
     res->image_end_offset = (highest_cluster + 1) * s->cluster_size;
-    ret = qcow2_flush_caches(bs);
-    if (ret < 0) {
-        res->check_errors++;
+    if (fix && !bs->read_only) {
+        ret = qcow2_flush_caches(bs);
+        if (ret < 0) {
+            res->check_errors++;
+        }
     }
     ret = 0;
 fail:

@@ -37,6 +37,8 @@
 #include "util/strbuf.h"
 #include "qcow2.h"
 
+static int coroutine_fn compress_drain(BlockDriverState *bs);
+
 typedef struct QCowHeader {
     uint32_t magic;
     uint32_t version;
@@ -739,6 +741,9 @@ static int qcow2_do_open(BlockDriverState *bs, QDict *options, int flags,
     LIST_INIT(&s->unknown_header_ext);
     LIST_INIT(&s->cluster_allocs);
     qemu_co_mutex_init(&s->lock);
+    qemu_co_queue_init(&s->compress_turn_queue);
+    qemu_co_queue_init(&s->compress_slot_queue);
+    qemu_co_queue_init(&s->compress_drain_queue);
 
     memset(hbuf, 0, sizeof(hbuf));
     file_len = bdrv_getlength(bs->file->bs);
@@ -1199,6 +1204,8 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     BlockDriverState *bs = c->bs;
     BDRVQcow2State *s = bs->opaque;
 
+    compress_drain(bs);
+
     if (!bs->read_only && s->l2_table_cache) {
         int ret;
 
@@ -1373,6 +1380,15 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
                                         int64_t bytes, QEMUIOVector *qiov,
                                         BdrvRequestFlags flags)
 {
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (s->compress_inflight) {
+        ret = compress_drain(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     return qcow2_co_preadv_part(bs, offset, bytes, qiov, 0);
 }
 
@@ -1504,48 +1520,148 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
                                          int64_t bytes, QEMUIOVector *qiov,
                                          BdrvRequestFlags flags)
 {
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (s->compress_inflight || s->compress_error) {
+        ret = compress_drain(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     return qcow2_co_pwritev_part(bs, offset, bytes, qiov, 0);
 }
 
-/* Compresses and writes one whole cluster (buf: cluster_size bytes). */
-static int coroutine_fn write_compressed_cluster(BlockDriverState *bs,
-                                                 int64_t offset,
-                                                 int64_t bytes, uint8_t *buf)
-{
-    BDRVQcow2State *s = bs->opaque;
-    uint8_t *out_buf;
-    ssize_t out_len;
-    uint64_t host;
-    int ret;
+/*
+ * Compressed writes go behind the request: the cluster is copied, a
+ * coroutine compresses it on the thread pool, then waits for its turn
+ * (submission order) to allocate and write. The request returns as soon
+ * as the job is queued, so that a front end writing in order (as convert
+ * -c does) still keeps every core compressing, and the image gets the
+ * same layout as with one write at a time. Any other request, flush and
+ * close wait until the jobs are done first; a failed job fails the next
+ * request.
+ */
+typedef struct CompressJob {
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    uint8_t *buf;           /* one cluster */
+    uint64_t seq;
+} CompressJob;
 
-    out_buf = malloc(s->cluster_size);
-    if (!out_buf) {
-        return -ENOMEM;
+static int compress_max_jobs(void)
+{
+    static int max;
+
+    if (!max) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        max = MAX(4, MIN(64, 2 * (n > 0 ? n : 1)));
     }
-    /* Compressed data must be smaller than a cluster to be worth it. */
-    out_len = qcow2_co_compress(bs, out_buf, s->cluster_size - 1, buf,
-                                s->cluster_size);
-    if (out_len == -ENOMEM) {
+    return max;
+}
+
+static void coroutine_fn compress_job_entry(void *opaque)
+{
+    CompressJob *job = opaque;
+    BlockDriverState *bs = job->bs;
+    BDRVQcow2State *s = bs->opaque;
+    BDRVQcow2State *st = s;
+    uint8_t *out_buf = malloc(s->cluster_size);
+    ssize_t out_len = -ENOMEM;
+    uint64_t host;
+    int ret = 0;
+
+    if (out_buf) {
+        /* Compressed data must be smaller than a cluster to be worth it. */
+        out_len = qcow2_co_compress(bs, out_buf, s->cluster_size - 1,
+                                    job->buf, s->cluster_size);
+    }
+
+    while (st->compress_turn != job->seq) {
+        qemu_co_queue_wait(&st->compress_turn_queue, NULL);
+    }
+    if (s->compress_error) {
+        ret = s->compress_error;
+    } else if (!out_buf) {
+        ret = -ENOMEM;
+    } else if (out_len == -ENOMEM) {
+        /* It does not compress: write it as a normal cluster. */
         QEMUIOVector whole;
 
-        qemu_iovec_init_buf(&whole, buf, bytes);
-        ret = qcow2_co_pwritev_part(bs, offset, bytes, &whole, 0);
-        goto out;
+        qemu_iovec_init_buf(&whole, job->buf, job->bytes);
+        ret = qcow2_co_pwritev_part(bs, job->offset, job->bytes, &whole, 0);
     } else if (out_len < 0) {
-        ret = -EINVAL;
-        goto out;
+        ret = -EIO;
+    } else {
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_alloc_compressed_cluster_offset(bs, job->offset, out_len,
+                                                    &host);
+        qemu_co_mutex_unlock(&s->lock);
+        if (ret == 0) {
+            /* The next job may allocate while this one writes. */
+            st->compress_turn++;
+            qemu_co_queue_restart_all(&st->compress_turn_queue);
+            ret = bdrv_co_pwrite(bs->file, host, out_len, out_buf, 0);
+            goto done;
+        }
     }
-
-    qemu_co_mutex_lock(&s->lock);
-    ret = qcow2_alloc_compressed_cluster_offset(bs, offset, out_len, &host);
-    qemu_co_mutex_unlock(&s->lock);
-    if (ret < 0) {
-        goto out;
+    st->compress_turn++;
+    qemu_co_queue_restart_all(&st->compress_turn_queue);
+done:
+    if (ret < 0 && !s->compress_error) {
+        s->compress_error = ret;
     }
-    ret = bdrv_co_pwrite(bs->file, host, out_len, out_buf, 0);
-out:
     free(out_buf);
+    qemu_vfree(job->buf);
+    free(job);
+    s->compress_inflight--;
+    qemu_co_queue_next(&s->compress_slot_queue);
+    if (s->compress_inflight == 0) {
+        qemu_co_queue_restart_all(&s->compress_drain_queue);
+    }
+    bdrv_dec_in_flight(bs);
+}
+
+/* Waits until no compressed write is pending; returns a failure of one. */
+static int coroutine_fn compress_drain(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    while (s->compress_inflight > 0) {
+        qemu_co_queue_wait(&s->compress_drain_queue, NULL);
+    }
+    ret = s->compress_error;
+    s->compress_error = 0;
     return ret;
+}
+
+static int coroutine_fn compress_submit(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, uint8_t *buf)
+{
+    BDRVQcow2State *s = bs->opaque;
+    CompressJob *job;
+
+    while (s->compress_inflight >= compress_max_jobs()) {
+        qemu_co_queue_wait(&s->compress_slot_queue, NULL);
+    }
+    if (s->compress_error) {
+        qemu_vfree(buf);
+        return compress_drain(bs);
+    }
+    job = xzalloc(sizeof(*job));
+    job->bs = bs;
+    job->offset = offset;
+    job->bytes = bytes;
+    job->buf = buf;
+    job->seq = s->compress_next_seq++;
+    s->compress_inflight++;
+    /* The node stays busy (drain, close) until the job is done. */
+    bdrv_inc_in_flight(bs);
+    qemu_coroutine_enter(qemu_coroutine_create(compress_job_entry, job));
+    return 0;
 }
 
 /*
@@ -1560,66 +1676,77 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
     int64_t len = bs->total_sectors * BDRV_SECTOR_SIZE;
-    uint8_t *buf = NULL;
     size_t qiov_offset = 0;
     int ret = 0;
 
     if (has_data_file(bs)) {
         return -ENOTSUP;
     }
-    buf = qemu_try_blockalign(s->cluster_size);
-    if (!buf) {
-        return -ENOMEM;
+    if (bytes == 0) {
+        /* The end of the stream: finish what is pending. */
+        return compress_drain(bs);
+    }
+    if (s->compress_error) {
+        return compress_drain(bs);
     }
     while (bytes > 0) {
         int64_t cstart = start_of_cluster(s, offset);
         int64_t cend = MIN(cstart + s->cluster_size, len);
         int64_t n = MIN(bytes, cend - offset);
+        uint8_t *buf = qemu_try_blockalign(s->cluster_size);
 
+        if (!buf) {
+            return -ENOMEM;
+        }
         if (offset != cstart || offset + n != cend) {
             uint64_t host;
             unsigned int cur = s->cluster_size;
             QCow2SubclusterType type;
             QEMUIOVector tmp;
 
-            qemu_co_mutex_lock(&s->lock);
-            ret = qcow2_get_host_offset(bs, cstart, &cur, &host, &type);
-            qemu_co_mutex_unlock(&s->lock);
+            ret = compress_drain(bs);
+            if (ret == 0) {
+                qemu_co_mutex_lock(&s->lock);
+                ret = qcow2_get_host_offset(bs, cstart, &cur, &host, &type);
+                qemu_co_mutex_unlock(&s->lock);
+            }
             if (ret < 0) {
-                break;
+                qemu_vfree(buf);
+                return ret;
             }
             if ((type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
                  type != QCOW2_SUBCLUSTER_ZERO_PLAIN) ||
                 cur < (unsigned)(cend - cstart)) {
                 QEMUIOVector part;
 
+                qemu_vfree(buf);
                 qemu_iovec_init_slice(&part, qiov, qiov_offset, n);
                 ret = qcow2_co_pwritev_part(bs, offset, n, &part, 0);
                 qemu_iovec_destroy(&part);
                 if (ret < 0) {
-                    break;
+                    return ret;
                 }
                 goto next;
             }
             qemu_iovec_init_buf(&tmp, buf, cend - cstart);
             ret = qcow2_co_preadv_part(bs, cstart, cend - cstart, &tmp, 0);
             if (ret < 0) {
-                break;
+                qemu_vfree(buf);
+                return ret;
             }
         }
         memset(buf + (cend - cstart), 0, s->cluster_size - (cend - cstart));
         qemu_iovec_to_buf(qiov, qiov_offset, buf + (offset - cstart), n);
-        ret = write_compressed_cluster(bs, cstart, cend - cstart, buf);
+        ret = compress_submit(bs, cstart, cend - cstart, buf);
         if (ret < 0) {
-            break;
+            return ret;
         }
 next:
         offset += n;
         bytes -= n;
         qiov_offset += n;
     }
-    qemu_vfree(buf);
-    return ret;
+    return 0;
 }
 
 static bool is_zero_range(BlockDriverState *bs, int64_t offset, int64_t bytes);
@@ -1634,6 +1761,12 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
                     (offset + bytes);
     int ret;
 
+    if (s->compress_inflight || s->compress_error) {
+        ret = compress_drain(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
     if (s->qcow_version < 3 || data_file_is_raw(bs)) {
         return -ENOTSUP;
     }
@@ -1693,8 +1826,11 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
     int64_t len = bs->total_sectors * BDRV_SECTOR_SIZE;
     int ret;
 
-    if (s->qcow_version < 3 && bs->backing) {
-        /* v2 cannot hide the backing file's data: nothing to do. */
+    if (s->compress_inflight || s->compress_error) {
+        ret = compress_drain(bs);
+        if (ret < 0) {
+            return ret;
+        }
     }
     /* Only whole clusters; the end of the image counts as a boundary. */
     offset = ROUND_UP(offset, s->cluster_size);
@@ -1716,6 +1852,10 @@ static int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    ret = compress_drain(bs);
+    if (ret < 0) {
+        return ret;
+    }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_write_caches(bs);
     qemu_co_mutex_unlock(&s->lock);

@@ -232,6 +232,19 @@ typedef struct BDRVQcow2State {
     /* Allocating writes in flight, for dependencies between requests. */
     LIST_HEAD(, QCowL2Meta) cluster_allocs;
 
+    /*
+     * Compressed writes behind the request (see qcow2_co_pwritev_compressed):
+     * clusters compress in parallel on the thread pool and are placed in
+     * the order they were submitted.
+     */
+    uint64_t compress_next_seq;     /* given to the next submitted job */
+    uint64_t compress_turn;         /* the job allowed to allocate */
+    int compress_inflight;
+    int compress_error;             /* first failure, reported later */
+    CoQueue compress_turn_queue;
+    CoQueue compress_slot_queue;    /* submitters waiting for a slot */
+    CoQueue compress_drain_queue;
+
     /* External data file (or NULL: data lives in bs->file). */
     BdrvChild *data_file;
 
