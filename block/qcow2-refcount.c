@@ -1795,3 +1795,43 @@ int coroutine_fn qcow2_shrink_reftable(BlockDriverState *bs)
     /* Unused refcount blocks stay; the image is consistent with them. */
     return 0;
 }
+
+/*
+ * Guesses whether the image was preallocated with metadata only: many more
+ * clusters have a refcount than the file really stores. Then the file's
+ * holes tell which mapped clusters still read as zeroes. 1 yes, 0 no.
+ */
+int coroutine_fn qcow2_detect_metadata_preallocation(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t i, end_cluster, real_allocation, real_clusters, threshold;
+    int64_t allocated = 0;
+    uint64_t refcount;
+    int ret;
+
+    real_allocation = bdrv_get_allocated_file_size(bs->file->bs);
+    if (real_allocation < 0) {
+        return real_allocation;
+    }
+    real_clusters = real_allocation / s->cluster_size;
+    threshold = MAX(real_clusters * 10 / 9, real_clusters + 2);
+
+    end_cluster = (int64_t)s->refcount_table_size * s->refcount_block_size;
+    for (i = 0; i < end_cluster; i++) {
+        if (!(i & (s->refcount_block_size - 1)) &&
+            !(s->refcount_table[i >> s->refcount_block_bits] &
+              REFT_OFFSET_MASK)) {
+            /* A missing block: all its clusters are free. */
+            i += s->refcount_block_size - 1;
+            continue;
+        }
+        ret = qcow2_get_refcount(bs, i, &refcount);
+        if (ret < 0) {
+            return ret;
+        }
+        if (refcount > 0 && ++allocated > threshold) {
+            return 1;
+        }
+    }
+    return 0;
+}

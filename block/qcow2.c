@@ -38,6 +38,7 @@
 #include "qcow2.h"
 
 static int coroutine_fn compress_drain(BlockDriverState *bs);
+extern const BlockDriver bdrv_qcow2;
 
 typedef struct QCowHeader {
     uint32_t magic;
@@ -1878,6 +1879,11 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
 
     bytes = MIN(INT_MAX, count);
     qemu_co_mutex_lock(&s->lock);
+    if (!s->metadata_preallocation_checked) {
+        ret = qcow2_detect_metadata_preallocation(bs);
+        s->metadata_preallocation = ret == 1;
+        s->metadata_preallocation_checked = true;
+    }
     ret = qcow2_get_host_offset(bs, offset, &bytes, &host_offset, &type);
     qemu_co_mutex_unlock(&s->lock);
     if (ret < 0) {
@@ -1898,6 +1904,12 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     } else if (type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
                type != QCOW2_SUBCLUSTER_UNALLOCATED_ALLOC) {
         status |= BDRV_BLOCK_DATA;
+    }
+    /* Mapped but never written: the file's holes say it reads zeroes. */
+    if (s->metadata_preallocation && (status & BDRV_BLOCK_DATA) &&
+        (status & BDRV_BLOCK_OFFSET_VALID) &&
+        type == QCOW2_SUBCLUSTER_NORMAL) {
+        status |= BDRV_BLOCK_RECURSE;
     }
     return status;
 }
@@ -2683,6 +2695,18 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         /* The front end insists on -F; a direct caller may leave it out. */
     }
 
+    {
+        uint64_t cs = p.cluster_size;
+        uint64_t l2_entries = cs / (p.extended_l2 ? 16 : 8);
+
+        if (DIV_ROUND_UP(p.size / cs, l2_entries) >
+            QCOW_MAX_L1_SIZE / sizeof(uint64_t)) {
+            error_setg(errp, "The image size is too large for file format "
+                       "'qcow2' (try using a larger cluster size)");
+            return -EINVAL;
+        }
+    }
+
     /* Create the image file (and the data file) with the protocol's opts. */
     file_opts = protocol_opts(opts);
     ret = bdrv_co_create_file(filename, file_opts, errp);
@@ -2707,6 +2731,143 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
 
     qemu_opts_del(file_opts);
     return qcow2_co_create(filename, &p, errp);
+}
+
+/* ---- measure ------------------------------------------------------------ */
+
+/*
+ * Metadata of an image of total_size bytes with every cluster allocated:
+ * header, L2 tables, L1 table, and the refcount structures for all that.
+ */
+static int64_t qcow2_calc_prealloc_size(int64_t total_size,
+                                        size_t cluster_size,
+                                        int refcount_order, bool extended_l2)
+{
+    int64_t meta_size = 0;
+    uint64_t nb_l2_tables, nb_l1_entries;
+    uint64_t aligned_total_size = ROUND_UP(total_size, cluster_size);
+    uint64_t l2_entries = cluster_size / (extended_l2 ? 16 : 8);
+
+    meta_size += cluster_size;          /* header */
+    nb_l2_tables = DIV_ROUND_UP(aligned_total_size / cluster_size,
+                                l2_entries);
+    meta_size += nb_l2_tables * cluster_size;
+    nb_l1_entries = nb_l2_tables;
+    meta_size += ROUND_UP(nb_l1_entries * sizeof(uint64_t), cluster_size);
+    meta_size += qcow2_refcount_metadata_size(
+        (meta_size + aligned_total_size) / cluster_size, cluster_size,
+        refcount_order, false, NULL);
+    return meta_size;
+}
+
+static int qcow2_measure(QemuOpts *opts, BlockDriverState *in_bs,
+                         BlockMeasureInfo *info, Error **errp)
+{
+    uint64_t cluster_size, refcount_bits, required = 0, virtual_size;
+    bool extended_l2;
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    const char *v;
+    int64_t meta_size;
+    int version = 3;
+
+    v = qemu_opt_get(opts, "compat");
+    if (v && (!strcmp(v, "0.10") || !strcmp(v, "v2"))) {
+        version = 2;
+    } else if (v && strcmp(v, "1.1") && strcmp(v, "v3")) {
+        error_setg(errp, "Parameter 'version' does not accept value '%s'", v);
+        return -EINVAL;
+    }
+    if (qemu_opt_get_bool(opts, "encryption", false) ||
+        qemu_opt_get(opts, "encrypt.format")) {
+        error_setg(errp, "Encryption is not supported yet");
+        return -ENOTSUP;
+    }
+    cluster_size = qemu_opt_get_size(opts, "cluster_size", 65536);
+    extended_l2 = qemu_opt_get_bool(opts, "extended_l2", false);
+    if (validate_cluster_size(cluster_size, extended_l2, errp) < 0) {
+        return -EINVAL;
+    }
+    refcount_bits = qemu_opt_get_number(opts, "refcount_bits", 16);
+    if (refcount_bits > 64 || !IS_POWER_OF_2(refcount_bits)) {
+        error_setg(errp, "Refcount width must be a power of two and may not "
+                   "exceed 64 bits");
+        return -EINVAL;
+    }
+    v = qemu_opt_get(opts, "preallocation");
+    if (v) {
+        int m = prealloc_mode_parse(v);
+
+        if (m < 0) {
+            error_setg(errp, "Parameter 'preallocation' does not accept value "
+                       "'%s'", v);
+            return -EINVAL;
+        }
+        prealloc = m;
+    }
+
+    if (in_bs) {
+        int64_t ssize = bdrv_getlength(in_bs);
+        int64_t offset, pnum = 0;
+
+        if (ssize < 0) {
+            error_setg_errno(errp, -ssize, "Unable to get image virtual_size");
+            return ssize;
+        }
+        virtual_size = ROUND_UP(ssize, cluster_size);
+        if (prealloc == PREALLOC_MODE_OFF ||
+            prealloc == PREALLOC_MODE_METADATA) {
+            /* Count the clusters that would hold data. */
+            for (offset = 0; offset < ssize; offset += pnum) {
+                int ret = bdrv_block_status_above(in_bs, NULL, offset,
+                                                  ssize - offset, &pnum,
+                                                  NULL, NULL, NULL);
+
+                if (ret < 0) {
+                    error_setg_errno(errp, -ret, "Unable to get block "
+                                     "status");
+                    return ret;
+                }
+                if (ret & BDRV_BLOCK_ZERO) {
+                    /* Reads as zeroes: no data cluster needed. */
+                } else if ((ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED)) ==
+                           (BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED)) {
+                    /* The rest of the last cluster comes with it. */
+                    pnum = ROUND_UP(offset + pnum, cluster_size) - offset;
+                    required += offset % cluster_size + pnum;
+                }
+            }
+        }
+    } else {
+        virtual_size = ROUND_UP(qemu_opt_get_size(opts, "size", 0),
+                                cluster_size);
+    }
+
+    {
+        uint64_t l2_entries = cluster_size / (extended_l2 ? 16 : 8);
+        uint64_t l1_entries = DIV_ROUND_UP(virtual_size / cluster_size,
+                                           l2_entries);
+
+        if (l1_entries > QCOW_MAX_L1_SIZE / sizeof(uint64_t)) {
+            error_setg(errp, "The image size is too large (try using a "
+                       "larger cluster size)");
+            return -EFBIG;
+        }
+    }
+    meta_size = qcow2_calc_prealloc_size(virtual_size, cluster_size,
+                                         __builtin_ctzll(refcount_bits),
+                                         extended_l2);
+    info->fully_allocated = virtual_size + meta_size;
+    if (prealloc == PREALLOC_MODE_FULL || prealloc == PREALLOC_MODE_FALLOC) {
+        info->required = info->fully_allocated;
+    } else {
+        info->required = required + meta_size;
+    }
+    /* A qcow2 source's persistent bitmaps would be copied (none here). */
+    if (version >= 3 && in_bs && in_bs->drv == &bdrv_qcow2) {
+        info->has_bitmaps = true;
+        info->bitmaps = 0;
+    }
+    return 0;
 }
 
 /* ---- driver table ---------------------------------------------------- */
@@ -2737,6 +2898,7 @@ const BlockDriver bdrv_qcow2 = {
     .bdrv_co_check = qcow2_co_check,
     .bdrv_get_info = qcow2_get_info,
     .bdrv_get_specific_info = qcow2_get_specific_info,
+    .bdrv_measure = qcow2_measure,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
 

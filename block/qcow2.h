@@ -219,6 +219,9 @@ typedef struct BDRVQcow2State {
     uint8_t compression_type;
     bool use_lazy_refcounts;
     bool signaled_corruption;
+    /* Clusters are mapped but not written (preallocation=metadata). */
+    bool metadata_preallocation_checked;
+    bool metadata_preallocation;
 
     /* Header extensions we keep as they are. */
     bool has_bitmaps_ext;
