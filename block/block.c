@@ -1493,6 +1493,14 @@ int bdrv_make_empty(BdrvChild *c, Error **errp)
     return ret;
 }
 
+QemuOptsList *bdrv_amend_opts(BlockDriver *drv)
+{
+    if (!drv || !drv->bdrv_amend_options) {
+        return NULL;
+    }
+    return drv->amend_opts ? drv->amend_opts : drv->create_opts;
+}
+
 int bdrv_amend_options(BlockDriverState *bs, QemuOpts *opts,
                        BlockDriverAmendStatusCB *status_cb, void *cb_opaque,
                        bool force, Error **errp)

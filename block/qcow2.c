@@ -2733,6 +2733,320 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
     return qcow2_co_create(filename, &p, errp);
 }
 
+/* ---- amend -------------------------------------------------------------- */
+
+static QemuOptDesc qcow2_amend_opts_desc[] = {
+    { "size", QEMU_OPT_SIZE, "Virtual disk size", NULL },
+    { "compat", QEMU_OPT_STRING,
+      "Compatibility level (v2 [0.10] or v3 [1.1])", NULL },
+    { "backing_file", QEMU_OPT_STRING, "File name of a base image", NULL },
+    { "backing_fmt", QEMU_OPT_STRING, "Image format of the base image",
+      NULL },
+    { "data_file", QEMU_OPT_STRING, "File name of an external data file",
+      NULL },
+    { "data_file_raw", QEMU_OPT_BOOL,
+      "The external data file must stay valid as a raw image", NULL },
+    { "encrypt.keyslot", QEMU_OPT_NUMBER,
+      "Select a single keyslot to modify explicitly", NULL },
+    { "encrypt.state", QEMU_OPT_STRING,
+      "Select new state of affected keyslots (active/inactive)", NULL },
+    { "encrypt.old-secret", QEMU_OPT_STRING,
+      "Select all keyslots that match this password", NULL },
+    { "encrypt.new-secret", QEMU_OPT_STRING,
+      "New secret to set in the matching keyslots. Empty string to erase",
+      NULL },
+    { "encrypt.iter-time", QEMU_OPT_NUMBER,
+      "Time to spend in PBKDF in milliseconds", NULL },
+    { "lazy_refcounts", QEMU_OPT_BOOL, "Postpone refcount updates", NULL },
+    { "refcount_bits", QEMU_OPT_NUMBER,
+      "Width of a reference count entry in bits", NULL },
+    { NULL, 0, NULL, NULL },
+};
+
+static QemuOptsList qcow2_amend_opts = {
+    .name = "qcow2-amend-opts",
+    .implied_opt_name = NULL,
+    .desc = qcow2_amend_opts_desc,
+};
+
+typedef struct Qcow2AmendCo {
+    BlockDriverState *bs;
+    QemuOpts *opts;
+    BlockDriverAmendStatusCB *status_cb;
+    void *cb_opaque;
+    Error **errp;
+    int ret;
+    bool done;
+} Qcow2AmendCo;
+
+/*
+ * Makes every zero cluster of the active L1 table a normal cluster full of
+ * zeroes (a v2 image has no zero flag). Called with s->lock held.
+ */
+static int coroutine_fn expand_zero_clusters(BlockDriverState *bs,
+                                             BlockDriverAmendStatusCB *cb,
+                                             void *cb_opaque)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint8_t *zeroes = qemu_blockalign0(s->cluster_size);
+    int64_t i, j;
+    int ret = 0;
+
+    for (i = 0; i < s->l1_size; i++) {
+        uint64_t l2_offset = s->l1_table[i] & L1E_OFFSET_MASK;
+        uint64_t *l2_slice;
+        int l2_index;
+
+        if (!l2_offset) {
+            continue;
+        }
+        for (j = 0; j < s->l2_size; j++) {
+            uint64_t guest = ((uint64_t)i << (s->l2_bits + s->cluster_bits)) +
+                             ((uint64_t)j << s->cluster_bits);
+            uint64_t entry, host;
+            QCow2ClusterType type;
+
+            ret = qcow2_get_l2_slice(bs, guest, &l2_slice, &l2_index);
+            if (ret < 0) {
+                goto out;
+            }
+            entry = get_l2_entry(s, l2_slice, l2_index);
+            type = qcow2_get_cluster_type(bs, entry);
+            qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
+            if (type != QCOW2_CLUSTER_ZERO_PLAIN &&
+                type != QCOW2_CLUSTER_ZERO_ALLOC) {
+                continue;
+            }
+            if (type == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing &&
+                !bs->backing_file[0]) {
+                /* Nothing shows through: unallocated reads zeroes too. */
+                ret = qcow2_get_l2_slice(bs, guest, &l2_slice, &l2_index);
+                if (ret < 0) {
+                    goto out;
+                }
+                qcow2_cache_entry_mark_dirty(s->l2_table_cache, l2_slice);
+                set_l2_entry(s, l2_slice, l2_index, 0);
+                qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
+                continue;
+            }
+            if (type == QCOW2_CLUSTER_ZERO_ALLOC) {
+                host = entry & L2E_OFFSET_MASK;
+            } else {
+                int64_t r = qcow2_alloc_clusters(bs, s->cluster_size);
+
+                if (r < 0) {
+                    ret = r;
+                    goto out;
+                }
+                host = r;
+            }
+            ret = bdrv_co_pwrite(bs->file, host, s->cluster_size, zeroes, 0);
+            if (ret < 0) {
+                goto out;
+            }
+            ret = qcow2_get_l2_slice(bs, guest, &l2_slice, &l2_index);
+            if (ret < 0) {
+                goto out;
+            }
+            qcow2_cache_entry_mark_dirty(s->l2_table_cache, l2_slice);
+            set_l2_entry(s, l2_slice, l2_index, host | QCOW_OFLAG_COPIED);
+            qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
+        }
+        if (cb) {
+            cb(bs, i + 1, s->l1_size, cb_opaque);
+        }
+    }
+    ret = qcow2_flush_caches(bs);
+out:
+    qemu_vfree(zeroes);
+    return ret;
+}
+
+static void coroutine_fn qcow2_amend_entry(void *opaque)
+{
+    Qcow2AmendCo *a = opaque;
+    BlockDriverState *bs = a->bs;
+    BDRVQcow2State *s = bs->opaque;
+    QemuOpts *opts = a->opts;
+    Error **errp = a->errp;
+    int old_version = s->qcow_version, new_version = old_version;
+    bool lazy = s->use_lazy_refcounts;
+    bool header_changed = false;
+    const char *v;
+    int ret = 0;
+
+    qemu_co_mutex_lock(&s->lock);
+    v = qemu_opt_get(opts, "compat");
+    if (v) {
+        if (!strcmp(v, "0.10") || !strcmp(v, "v2")) {
+            new_version = 2;
+        } else if (!strcmp(v, "1.1") || !strcmp(v, "v3")) {
+            new_version = 3;
+        } else {
+            error_setg(errp, "Unknown compatibility level %s", v);
+            ret = -EINVAL;
+            goto out;
+        }
+    }
+    if (qemu_opt_find(opts, "lazy_refcounts")) {
+        lazy = qemu_opt_get_bool(opts, "lazy_refcounts", false);
+    } else if (new_version < 3) {
+        lazy = false;
+    }
+    if (qemu_opt_find(opts, "refcount_bits") &&
+        qemu_opt_get_number(opts, "refcount_bits", 16) !=
+        (uint64_t)s->refcount_bits) {
+        error_setg(errp, "Changing the refcount width is not supported yet");
+        ret = -ENOTSUP;
+        goto out;
+    }
+    if (qemu_opt_find(opts, "encrypt.keyslot") ||
+        qemu_opt_find(opts, "encrypt.state") ||
+        qemu_opt_find(opts, "encrypt.old-secret") ||
+        qemu_opt_find(opts, "encrypt.new-secret") ||
+        qemu_opt_find(opts, "encrypt.iter-time")) {
+        error_setg(errp, "Changing the encryption parameters is not "
+                   "supported");
+        ret = -ENOTSUP;
+        goto out;
+    }
+    if (lazy && new_version < 3) {
+        error_setg(errp, "Lazy refcounts only supported with compatibility "
+                   "level 1.1 and above (use compat=1.1 or greater)");
+        ret = -EINVAL;
+        goto out;
+    }
+    if (qemu_opt_find(opts, "data_file") && !has_data_file(bs)) {
+        error_setg(errp, "data-file can only be set for images that use an "
+                   "external data file");
+        ret = -EINVAL;
+        goto out;
+    }
+    if (qemu_opt_find(opts, "data_file_raw") && !has_data_file(bs)) {
+        error_setg(errp, "data-file-raw can only be set for images that use "
+                   "an external data file");
+        ret = -EINVAL;
+        goto out;
+    }
+
+    /* Downgrade: only if nothing v3-only is in use. */
+    if (new_version < old_version) {
+        uint64_t incompat = s->incompatible_features &
+                            ~(uint64_t)QCOW2_INCOMPAT_DIRTY;
+
+        if (incompat) {
+            error_setg(errp, "Cannot downgrade an image with incompatible "
+                       "features 0x%" PRIx64 " set", incompat);
+            ret = -ENOTSUP;
+            goto out;
+        }
+        if (s->refcount_order != 4) {
+            error_setg(errp, "compat=0.10 requires refcount_bits=16");
+            ret = -ENOTSUP;
+            goto out;
+        }
+        /* Refcounts exact, then zero clusters become real zeroes. */
+        ret = qcow2_flush_caches(bs);
+        if (ret == 0 && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+            ret = qcow2_mark_clean(bs);
+        }
+        if (ret == 0) {
+            ret = expand_zero_clusters(bs, a->status_cb, a->cb_opaque);
+        }
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to turn zero into data "
+                             "clusters");
+            goto out;
+        }
+        s->compatible_features = 0;
+        s->autoclear_features = 0;
+        s->use_lazy_refcounts = false;
+        s->qcow_version = new_version;
+        header_changed = true;
+    } else if (new_version > old_version) {
+        s->qcow_version = new_version;
+        header_changed = true;
+    }
+
+    if (lazy != s->use_lazy_refcounts || (new_version >= 3 && lazy !=
+        !!(s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS))) {
+        if (!lazy) {
+            /* Refcounts exact on disk before the bit goes. */
+            ret = qcow2_mark_clean(bs);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to make the refcounts "
+                                 "consistent");
+                goto out;
+            }
+            s->compatible_features &= ~QCOW2_COMPAT_LAZY_REFCOUNTS;
+        } else {
+            s->compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
+        }
+        s->use_lazy_refcounts = lazy;
+        header_changed = true;
+    }
+
+    v = qemu_opt_get(opts, "data_file");
+    if (v) {
+        free(s->image_data_file);
+        s->image_data_file = *v ? xstrdup(v) : NULL;
+        header_changed = true;
+    }
+    if (qemu_opt_find(opts, "data_file_raw")) {
+        if (qemu_opt_get_bool(opts, "data_file_raw", false)) {
+            s->autoclear_features |= QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+        } else {
+            s->autoclear_features &= ~QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+        }
+        header_changed = true;
+    }
+    if (qemu_opt_find(opts, "backing_file") ||
+        qemu_opt_find(opts, "backing_fmt")) {
+        error_setg(errp, "Cannot amend the backing file");
+        error_append_hint(errp, "You can use 'qemu-img rebase' instead.\n");
+        ret = -EINVAL;
+        goto out;
+    }
+
+    if (header_changed) {
+        ret = qcow2_update_header(bs);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to update the image header");
+            goto out;
+        }
+    }
+    qemu_co_mutex_unlock(&s->lock);
+
+    if (qemu_opt_find(opts, "size")) {
+        uint64_t new_size = qemu_opt_get_size(opts, "size", 0);
+
+        if (new_size != (uint64_t)bs->total_sectors * BDRV_SECTOR_SIZE) {
+            ret = qcow2_co_truncate(bs, new_size, false, PREALLOC_MODE_OFF, 0,
+                                    errp);
+            if (ret < 0) {
+                goto done;
+            }
+        }
+    }
+    goto done;
+
+out:
+    qemu_co_mutex_unlock(&s->lock);
+done:
+    a->ret = ret;
+    a->done = true;
+}
+
+static int qcow2_amend_options(BlockDriverState *bs, QemuOpts *opts,
+                               BlockDriverAmendStatusCB *status_cb,
+                               void *cb_opaque, bool force, Error **errp)
+{
+    Qcow2AmendCo a = { bs, opts, status_cb, cb_opaque, errp, 0, false };
+
+    bdrv_run_co(qcow2_amend_entry, &a, &a.done);
+    return a.ret;
+}
+
 /* ---- measure ------------------------------------------------------------ */
 
 /*
@@ -2885,6 +3199,8 @@ const BlockDriver bdrv_qcow2 = {
 
     .create_opts = &qcow2_create_opts,
     .bdrv_co_create_opts = qcow2_co_create_opts,
+    .amend_opts = &qcow2_amend_opts,
+    .bdrv_amend_options = qcow2_amend_options,
 
     .bdrv_co_preadv = qcow2_co_preadv,
     .bdrv_co_pwritev = qcow2_co_pwritev,
