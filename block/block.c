@@ -746,8 +746,13 @@ static BlockDriverState *bdrv_open_child_bs(const char *filename,
     }
     ref = qdict_get_try_str(parent_options, child_name);
     if (ref && !filename && !qdict_size(sub)) {
-        /* "file": "name" refers to a node; we have no named nodes. */
-        error_setg(errp, "Cannot find device='' nor node-name='%s'", ref);
+        /*
+         * "file": "name" refers to an existing node (or device) by name;
+         * a front end opening one image has none to refer to. The name is
+         * looked up as both, as the reference's message says.
+         */
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'", ref,
+                   ref);
         goto out;
     }
     qdict_del(parent_options, child_name);

@@ -381,13 +381,14 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     int ret;
 
     s->fd = -1;
-    filename = qdict_get_try_str(options, "filename");
-    if (!filename) {
+    filename = raw_strip_prefix(qdict_get_try_str(options, "filename"),
+                                bs->drv->protocol_name);
+    /* An empty name names nothing: the reference treats it as missing. */
+    if (!filename || !filename[0]) {
         error_setg(errp, "The '%s' block driver requires a file name",
                    bs->drv->format_name);
         return -EINVAL;
     }
-    filename = raw_strip_prefix(filename, bs->drv->protocol_name);
     pstrcpy(bs->filename, sizeof(bs->filename), filename);
     qdict_del(options, "filename");
     filename = bs->filename;
