@@ -58,6 +58,9 @@ typedef struct BDRVRawState {
     bool has_write_zeroes;
     bool has_fallocate;
     uint32_t dio_align;
+    /* Between reopen prepare and commit/abort: the new descriptor. */
+    int reopen_fd;
+    int reopen_flags;
 } BDRVRawState;
 
 /* ---- blocking helpers run on the thread pool --------------------------- */
@@ -154,7 +157,7 @@ static int raw_pool_write_zeroes(void *opaque)
     return raw_write_zero_range(r->fd, r->offset, r->len);
 }
 
-/* ---- locking ------------------------------------------------------------------ */
+/* ---- locking ------------------------------------------------------------- */
 
 static int raw_lock_byte(int fd, int byte, bool lock)
 {
@@ -311,7 +314,7 @@ static bool raw_ofd_locks_work(int fd)
     return fcntl(fd, F_OFD_GETLK, &fl) == 0;
 }
 
-/* ---- open/close ---------------------------------------------------------------- */
+/* ---- open/close ---------------------------------------------------------- */
 
 static const char *raw_strip_prefix(const char *filename, const char *proto)
 {
@@ -381,6 +384,7 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     int ret;
 
     s->fd = -1;
+    s->reopen_fd = -1;
     filename = raw_strip_prefix(qdict_get_try_str(options, "filename"),
                                 bs->drv->protocol_name);
     /* An empty name names nothing: the reference treats it as missing. */
@@ -532,6 +536,8 @@ static int hdev_probe_device(const char *filename)
     return 0;
 }
 
+static void raw_reopen_abort(BlockDriverState *bs);
+
 static void raw_close(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
@@ -540,6 +546,85 @@ static void raw_close(BlockDriverState *bs)
         /* Closing the descriptor releases its OFD locks. */
         close(s->fd);
         s->fd = -1;
+    }
+    raw_reopen_abort(bs);
+}
+
+/*
+ * Opens a second descriptor of the same file in the new mode and gives it
+ * the lock bytes the node holds, so that switching over loses neither the
+ * file (it is checked to be the one we have open) nor the locks. Shared
+ * read locks of our two descriptors do not conflict with each other.
+ */
+static int raw_reopen_prepare(BlockDriverState *bs, int flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    struct stat st_old;
+    struct stat st_new;
+    int oflags;
+    int fd;
+    int ret;
+
+    assert(s->reopen_fd < 0);
+    oflags = (s->open_flags & ~O_ACCMODE) |
+             ((flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY);
+    if (oflags == s->open_flags) {
+        return 0;
+    }
+    fd = open(bs->filename, oflags);
+    if (fd < 0) {
+        ret = -errno;
+        error_setg_file_open(errp, -ret, bs->filename);
+        return ret;
+    }
+    if (fstat(s->fd, &st_old) < 0 || fstat(fd, &st_new) < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not stat '%s'", bs->filename);
+        goto fail;
+    }
+    if (st_old.st_dev != st_new.st_dev || st_old.st_ino != st_new.st_ino) {
+        error_setg(errp, "Could not reopen '%s': the file was replaced",
+                   bs->filename);
+        ret = -ESTALE;
+        goto fail;
+    }
+    if (s->use_lock) {
+        ret = raw_apply_lock_bytes(fd, 0, 0, s->locked_perm,
+                                   s->locked_shared, errp);
+        if (ret < 0) {
+            goto fail;
+        }
+    }
+    s->reopen_fd = fd;
+    s->reopen_flags = oflags;
+    return 0;
+
+fail:
+    close(fd);
+    return ret;
+}
+
+static void raw_reopen_commit(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->reopen_fd < 0) {
+        return;
+    }
+    /* Closing the old descriptor drops only its own copy of the locks. */
+    close(s->fd);
+    s->fd = s->reopen_fd;
+    s->open_flags = s->reopen_flags;
+    s->reopen_fd = -1;
+}
+
+static void raw_reopen_abort(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->reopen_fd >= 0) {
+        close(s->reopen_fd);
+        s->reopen_fd = -1;
     }
 }
 
@@ -565,7 +650,7 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     }
 }
 
-/* ---- I/O -------------------------------------------------------------------------- */
+/* ---- I/O ----------------------------------------------------------------- */
 
 /*
  * O_DIRECT wants buffers aligned as well as offsets: a vector that is not
@@ -888,7 +973,7 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     return status | BDRV_BLOCK_OFFSET_VALID;
 }
 
-/* ---- truncate and create -------------------------------------------------------- */
+/* ---- truncate and create ------------------------------------------------- */
 
 /* Grows or shrinks fd to offset with the preallocation mode. */
 static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
@@ -1200,6 +1285,9 @@ const BlockDriver bdrv_file = {
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_set_perm = raw_set_perm,
+    .bdrv_reopen_prepare = raw_reopen_prepare,
+    .bdrv_reopen_commit = raw_reopen_commit,
+    .bdrv_reopen_abort = raw_reopen_abort,
 };
 
 const BlockDriver bdrv_host_device = {
@@ -1227,4 +1315,7 @@ const BlockDriver bdrv_host_device = {
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_set_perm = raw_set_perm,
+    .bdrv_reopen_prepare = raw_reopen_prepare,
+    .bdrv_reopen_commit = raw_reopen_commit,
+    .bdrv_reopen_abort = raw_reopen_abort,
 };

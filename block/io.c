@@ -18,6 +18,7 @@
 #include "config-host.h"
 
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 
 /* The bounce buffer for emulated zero writes is at most this big. */
 #define ZERO_BUFFER_MAX (1 * MiB)
@@ -38,7 +39,7 @@ void bdrv_run_co(CoroutineEntry *entry, void *opaque, bool *done)
     }
 }
 
-/* ---- in-flight counting and drain ----------------------------------------- */
+/* ---- in-flight counting and drain ---------------------------------------- */
 
 void bdrv_inc_in_flight(BlockDriverState *bs)
 {
@@ -84,7 +85,7 @@ void bdrv_drain(BlockDriverState *bs)
     }
 }
 
-/* ---- length --------------------------------------------------------------------- */
+/* ---- length -------------------------------------------------------------- */
 
 typedef struct LengthCo {
     BlockDriverState *bs;
@@ -165,7 +166,7 @@ int64_t bdrv_getlength(BlockDriverState *bs)
     return bs->total_sectors * BDRV_SECTOR_SIZE;
 }
 
-/* ---- tracked requests ------------------------------------------------------------ */
+/* ---- tracked requests ---------------------------------------------------- */
 
 static void tracked_request_begin(BdrvTrackedRequest *req,
                                   BlockDriverState *bs, int64_t offset,
@@ -247,7 +248,7 @@ static void coroutine_fn wait_serialising_requests(BdrvTrackedRequest *req)
     } while (retry);
 }
 
-/* ---- request checks --------------------------------------------------------- */
+/* ---- request checks ------------------------------------------------------ */
 
 static int bdrv_check_request(int64_t offset, int64_t bytes)
 {
@@ -260,7 +261,7 @@ static int bdrv_check_request(int64_t offset, int64_t bytes)
     return 0;
 }
 
-/* ---- padding ------------------------------------------------------------------ */
+/* ---- padding ------------------------------------------------------------- */
 
 typedef struct BdrvRequestPadding {
     uint8_t *buf;
@@ -323,7 +324,7 @@ static void bdrv_padding_destroy(BdrvRequestPadding *pad)
     memset(pad, 0, sizeof(*pad));
 }
 
-/* ---- driver calls ------------------------------------------------------------- */
+/* ---- driver calls -------------------------------------------------------- */
 
 static int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
                                            int64_t offset, int64_t bytes,
@@ -373,7 +374,7 @@ static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
     return ret;
 }
 
-/* ---- reads ----------------------------------------------------------------------- */
+/* ---- reads --------------------------------------------------------------- */
 
 /*
  * Reads the aligned range [offset, offset+bytes) into qiov at qiov_offset:
@@ -483,7 +484,7 @@ int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
     return bdrv_co_preadv(child, offset, bytes, &qiov, flags);
 }
 
-/* ---- writes ---------------------------------------------------------------------- */
+/* ---- writes -------------------------------------------------------------- */
 
 static int coroutine_fn bdrv_co_do_pwrite_zeroes(BlockDriverState *bs,
                                                  int64_t offset,
@@ -766,6 +767,10 @@ static int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child,
                                                                  : qiov,
                                    qiov_offset, flags);
     }
+    /* Even a failed write may have changed some of the range. */
+    if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, offset, bytes);
+    }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
@@ -802,7 +807,7 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
                                 flags | BDRV_REQ_ZERO_WRITE);
 }
 
-/* ---- discard ------------------------------------------------------------------- */
+/* ---- discard ------------------------------------------------------------- */
 
 int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
                                   int64_t bytes)
@@ -843,6 +848,9 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     bdrv_inc_in_flight(bs);
     tracked_request_begin(&req, bs, offset, end - offset, true);
     wait_serialising_requests(&req);
+    if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, offset, end - offset);
+    }
     ret = 0;
     while (offset < end) {
         int64_t num = MIN(end - offset, max_pdiscard);
@@ -862,7 +870,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     return ret;
 }
 
-/* ---- flush ---------------------------------------------------------------------- */
+/* ---- flush --------------------------------------------------------------- */
 
 static int coroutine_fn bdrv_co_flush_inner(BlockDriverState *bs)
 {
@@ -904,7 +912,7 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     return ret;
 }
 
-/* ---- truncate ------------------------------------------------------------------- */
+/* ---- truncate ------------------------------------------------------------ */
 
 int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                                   bool exact, PreallocMode prealloc,
@@ -959,12 +967,17 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                              "count");
         }
     }
+    if (ret >= 0 && !TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        int64_t len = bdrv_co_getlength(bs);
+
+        bdrv_dirty_bitmap_truncate(bs, len >= 0 ? len : offset);
+    }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
 }
 
-/* ---- block status -------------------------------------------------------------- */
+/* ---- block status -------------------------------------------------------- */
 
 int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum,
@@ -1286,7 +1299,7 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
     return 0;
 }
 
-/* ---- synchronous wrappers ------------------------------------------------------ */
+/* ---- synchronous wrappers ------------------------------------------------ */
 
 typedef enum {
     RW_READ,

@@ -206,7 +206,7 @@ START_TEST(test_empty_filename)
 }
 END_TEST
 
-/* ---- creation, holes, preallocation ---------------------------------------- */
+/* ---- creation, holes, preallocation -------------------------------------- */
 
 static int64_t allocated(void)
 {
@@ -326,7 +326,7 @@ START_TEST(test_truncate_file)
 }
 END_TEST
 
-/* ---- locking ---------------------------------------------------------------- */
+/* ---- locking ------------------------------------------------------------- */
 
 /* The lock bytes held on path: bit i for byte 100+i, bit 4+i for 200+i. */
 static uint64_t held_lock_bytes(void)
