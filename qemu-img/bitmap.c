@@ -168,6 +168,11 @@ int img_bitmap(int argc, char **argv)
         switch (actions[i].act) {
         case BITMAP_ADD:
             /* Checked before the format is asked, as the reference does. */
+            if (!bitmap[0]) {
+                error_setg(&err, "Bitmap name cannot be empty");
+                r = -EINVAL;
+                break;
+            }
             if (granularity && (granularity < 512 || granularity > UINT32_MAX
                                 || !IS_POWER_OF_2(granularity))) {
                 error_setg(&err, "Granularity must be power of 2 and at "
