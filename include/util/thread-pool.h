@@ -20,6 +20,15 @@ int coroutine_fn thread_pool_co_run(ThreadPoolFunc *func, void *opaque);
 /* Upper bound on workers (default: 64). Call before first use. */
 void thread_pool_set_max_workers(int max_workers);
 
+/*
+ * How long an idle worker waits for a job before it exits (default: 10 s).
+ * For tests and tuning; takes effect for workers that start waiting later.
+ */
+void thread_pool_set_idle_timeout_ms(int ms);
+
+/* Number of worker threads currently alive (for tests and statistics). */
+int thread_pool_num_workers(void);
+
 /* Stops idle workers and waits for them; called at exit by the front ends. */
 void thread_pool_shutdown(void);
 

@@ -1,0 +1,1044 @@
+/*
+ * qemu-img convert: copies one or more source images (concatenated) into a
+ * new or existing target image.
+ *
+ * Design, for speed on the build-farm path (raw->raw, qcow2->raw):
+ *  - The source is walked by block status: holes and zero ranges are never
+ *    read, and never written to a target that reads as zeroes already.
+ *  - Ranges that hold data are read in chunks of up to CONVERT_BUF_SIZE by
+ *    -m worker coroutines at once; each chunk is scanned for zero blocks
+ *    (-S) and only the non-zero blocks are written.
+ *  - Reads run in parallel; writes go out in order unless -W is given.
+ *    Every request is asynchronous, so the event loop batches the workers'
+ *    requests into one io_uring submission per loop turn.
+ *
+ * Where the target's bytes and holes must match the reference's output image,
+ * the chunking (block status runs capped at 2 MiB) and the zero-run rules
+ * (see convert_sparse_run) are the ones that produce the same image.
+ */
+#include "config-host.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "qemu-img.h"
+#include "util/coroutine.h"
+#include "util/cutils.h"
+#include "util/error.h"
+#include "util/iov.h"
+#include "util/option.h"
+#include "util/progress.h"
+#include "util/qobject.h"
+
+/* Bytes read per chunk: block status runs are split at this size. */
+#define CONVERT_BUF_SIZE (2 * MiB)
+/* -m range and default. */
+#define CONVERT_MAX_COROUTINES 16
+#define CONVERT_DEFAULT_COROUTINES 8
+/* -S: default and upper bound (bytes). */
+#define CONVERT_DEFAULT_MIN_SPARSE (4 * KiB)
+#define CONVERT_MAX_MIN_SPARSE (16 * MiB)
+
+typedef enum ConvertStatus {
+    CONVERT_DATA,        /* read the source and write what is non-zero */
+    CONVERT_ZERO,        /* reads as zeroes: zero the target unless it is */
+    CONVERT_BACKING,     /* comes from the target's backing file: skip */
+} ConvertStatus;
+
+typedef struct ConvertState {
+    BlockBackend **src;
+    const char **src_names;
+    int64_t *src_len;           /* bytes, per source */
+    int src_num;
+    int64_t total;              /* sum of src_len */
+
+    BlockBackend *target;
+    bool target_has_backing;
+    bool has_zero_init;         /* target reads as zeroes where untouched */
+    bool compressed;
+    bool wr_in_order;
+    bool salvage;
+    int64_t min_sparse;         /* bytes, 0: fully allocate the target */
+    bool scan_zeroes;           /* look for zero blocks inside data */
+    int64_t alignment;          /* bytes: zero runs are aligned to this */
+    int64_t buf_size;           /* bytes per chunk */
+    int64_t cluster_size;       /* target's, for compressed writes */
+    int64_t rate_limit;         /* bytes per second, 0: unlimited */
+    int num_coroutines;
+
+    /* Hand-out of chunks (under lock: block status may yield). */
+    CoMutex lock;
+    int64_t next;               /* next byte to hand out (overall) */
+    int src_cur;                /* source holding 'next' */
+    int64_t src_cur_start;      /* overall offset of src[src_cur] */
+    /* Cached block status run of the current source: [next, status_end) */
+    int64_t status_end;
+    ConvertStatus status;
+
+    /* In-order writing. */
+    int64_t wr_offs;
+    CoQueue wr_queue;
+
+    /* Progress: only counted chunks (read ones) advance it. */
+    bool progress;
+    int64_t counted_total;
+    int64_t counted_done;
+
+    /* Rate limiting. */
+    int64_t start_ns;
+    int64_t written;
+
+    int running;
+    int ret;                    /* -EINPROGRESS while copying */
+} ConvertState;
+
+/* ---- zero-run detection ------------------------------------------------- */
+
+static bool sector_is_zero(const uint8_t *buf, int64_t len)
+{
+    return buffer_is_zero(buf, MIN(len, (int64_t)BDRV_SECTOR_SIZE));
+}
+
+/*
+ * Length of the first run of buf[0, bytes) (at image offset 'offset') whose
+ * 512-byte sectors are all zero or all non-zero, with the run's end moved to
+ * a multiple of 'align' where it falls inside: a data run grows to the
+ * boundary, a zero run shrinks to it (and one that would vanish counts as
+ * data). *is_data tells which kind the run is.
+ */
+static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
+                                  int64_t offset, int64_t align,
+                                  bool *is_data)
+{
+    bool zero = sector_is_zero(buf, bytes);
+    int64_t len = BDRV_SECTOR_SIZE;
+    int64_t tail;
+
+    while (len < bytes && sector_is_zero(buf + len, bytes - len) == zero) {
+        len += BDRV_SECTOR_SIZE;
+    }
+    if (len >= bytes) {
+        *is_data = !zero;
+        return bytes;
+    }
+    tail = (offset + len) % align;
+    if (tail) {
+        if (zero && len <= tail) {
+            zero = false;
+        }
+        if (!zero) {
+            len = MIN(len + align - tail, bytes);
+        } else {
+            len -= tail;
+        }
+    }
+    *is_data = !zero;
+    return len;
+}
+
+/*
+ * Splits off the first piece of a data chunk for writing. A leading zero run
+ * is returned as zero whatever its length; otherwise the piece is data and
+ * swallows the zero runs shorter than min, ending before the first zero run
+ * of at least min bytes (or at the last data run).
+ */
+static int64_t convert_sparse_run(const uint8_t *buf, int64_t bytes,
+                                  int64_t offset, int64_t min, int64_t align,
+                                  bool *is_data)
+{
+    int64_t used, checked, len;
+    bool data;
+
+    if (bytes < min) {
+        min = bytes;
+    }
+    len = convert_sector_run(buf, bytes, offset, align, &data);
+    *is_data = data;
+    if (!data) {
+        return len;
+    }
+    used = checked = len;
+    while (checked < bytes) {
+        len = convert_sector_run(buf + checked, bytes - checked,
+                                 offset + checked, align, &data);
+        checked += len;
+        if (data) {
+            used = checked;
+        } else if (len >= min) {
+            break;
+        }
+    }
+    return used;
+}
+
+/* ---- chunk hand-out ------------------------------------------------------ */
+
+/*
+ * Block status of the current source at s->next, cached as a run; returns
+ * 0 or -errno (with the error reported).
+ */
+static int coroutine_fn convert_co_refresh_status(ConvertState *s)
+{
+    BlockDriverState *bs = blk_bs(s->src[s->src_cur]);
+    BlockDriverState *base = NULL;
+    int64_t src_off = s->next - s->src_cur_start;
+    int64_t src_len = s->src_len[s->src_cur];
+    int64_t pnum = 0;
+    int ret;
+
+    if (s->target_has_backing) {
+        /* Only what the top layer holds: the rest comes from the backing */
+        base = bdrv_backing_node(bs);
+    }
+    ret = bdrv_co_block_status_above(bs, base, src_off, src_len - src_off,
+                                     &pnum, NULL, NULL, NULL);
+    if (ret < 0) {
+        if (!s->salvage) {
+            error_report("error while reading block status at offset %"
+                         PRIu64 ": %s", (uint64_t)src_off, strerror(-ret));
+            return ret;
+        }
+        /* Salvaging: copy what reads; a sector at a time is the worst case */
+        ret = BDRV_BLOCK_DATA;
+        pnum = MIN(src_len - src_off, s->buf_size);
+    }
+    if (pnum <= 0) {
+        pnum = src_len - src_off;
+    }
+    if (ret & BDRV_BLOCK_ZERO) {
+        s->status = s->min_sparse ? CONVERT_ZERO : CONVERT_DATA;
+    } else if (ret & BDRV_BLOCK_DATA) {
+        s->status = CONVERT_DATA;
+    } else if (s->target_has_backing) {
+        s->status = CONVERT_BACKING;
+    } else {
+        /* Unallocated in the whole chain: read it (it reads as zeroes) */
+        s->status = CONVERT_DATA;
+    }
+    s->status_end = s->next + MIN(pnum, src_len - src_off);
+    return 0;
+}
+
+/*
+ * Takes the next chunk: [*offset, *offset + returned length) in source
+ * *src_idx at *src_off, with its status. 0 at the end, -errno on error.
+ */
+static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
+                                                  int64_t *offset,
+                                                  int *src_idx,
+                                                  int64_t *src_off,
+                                                  ConvertStatus *status)
+{
+    int64_t n;
+    int ret;
+
+    while (s->src_cur < s->src_num &&
+           s->next >= s->src_cur_start + s->src_len[s->src_cur]) {
+        s->src_cur_start += s->src_len[s->src_cur];
+        s->src_cur++;
+        s->status_end = s->next;
+    }
+    if (s->src_cur >= s->src_num) {
+        return 0;
+    }
+    if (s->next >= s->status_end) {
+        ret = convert_co_refresh_status(s);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    n = s->status_end - s->next;
+    if (s->status == CONVERT_DATA) {
+        n = MIN(n, s->buf_size);
+        if (s->compressed && s->cluster_size) {
+            /* Compressed clusters are written whole */
+            int64_t end = ROUND_DOWN(s->next + n, s->cluster_size);
+
+            if (end > s->next) {
+                n = end - s->next;
+            }
+        }
+    }
+    *offset = s->next;
+    *src_idx = s->src_cur;
+    *src_off = s->next - s->src_cur_start;
+    *status = s->status;
+    s->next += n;
+    return n;
+}
+
+/* ---- reading and writing ------------------------------------------------- */
+
+static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+                                        int64_t src_off, int64_t offset,
+                                        int64_t bytes, uint8_t *buf)
+{
+    BlockBackend *blk = s->src[src_idx];
+    QEMUIOVector qiov;
+    int64_t done;
+    int ret;
+
+    qemu_iovec_init_buf(&qiov, buf, bytes);
+    ret = blk_co_preadv(blk, src_off, bytes, &qiov, 0);
+    if (ret >= 0) {
+        return 0;
+    }
+    if (!s->salvage) {
+        error_report("error while reading at byte %lld: %s",
+                     (long long)offset, strerror(-ret));
+        return ret;
+    }
+    /* Salvage what can be read, a sector at a time; the rest reads zero */
+    for (done = 0; done < bytes; done += BDRV_SECTOR_SIZE) {
+        int64_t len = MIN((int64_t)BDRV_SECTOR_SIZE, bytes - done);
+
+        qemu_iovec_init_buf(&qiov, buf + done, len);
+        ret = blk_co_preadv(blk, src_off + done, len, &qiov, 0);
+        if (ret < 0) {
+            error_report("error while reading offset %" PRIu64 ": %s",
+                         (uint64_t)(src_off + done), strerror(-ret));
+            memset(buf + done, 0, len);
+        }
+    }
+    return 0;
+}
+
+/* Zeroes [offset, offset+bytes) of the target unless it reads as zero. */
+static int coroutine_fn convert_co_zero(ConvertState *s, int64_t offset,
+                                        int64_t bytes)
+{
+    BdrvRequestFlags flags = 0;
+
+    if (s->has_zero_init) {
+        return 0;
+    }
+    if (!s->target_has_backing) {
+        /* A hole reads as zeroes here: let the driver punch one */
+        flags |= BDRV_REQ_MAY_UNMAP;
+    }
+    return blk_co_pwrite_zeroes(s->target, offset, bytes, flags);
+}
+
+static void coroutine_fn convert_co_throttle(ConvertState *s, int64_t bytes)
+{
+    int64_t due;
+
+    if (!s->rate_limit) {
+        return;
+    }
+    /* Written bytes may not run ahead of rate_limit per second */
+    due = s->start_ns + (int64_t)((double)s->written * 1e9 / s->rate_limit);
+    s->written += bytes;
+    if (due > get_clock_ns()) {
+        qemu_co_sleep_ns(due - get_clock_ns());
+    }
+}
+
+static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
+                                         int64_t bytes, uint8_t *buf,
+                                         ConvertStatus status)
+{
+    QEMUIOVector qiov;
+    int ret = 0;
+
+    if (status == CONVERT_BACKING) {
+        return 0;
+    }
+    if (status == CONVERT_ZERO) {
+        return convert_co_zero(s, offset, bytes);
+    }
+    convert_co_throttle(s, bytes);
+
+    if (s->compressed) {
+        /* Whole clusters: skip the zero ones, compress the others */
+        if (buffer_is_zero(buf, bytes)) {
+            return convert_co_zero(s, offset, bytes);
+        }
+        qemu_iovec_init_buf(&qiov, buf, bytes);
+        return blk_co_pwritev(s->target, offset, bytes, &qiov,
+                              BDRV_REQ_WRITE_COMPRESSED);
+    }
+
+    while (bytes > 0) {
+        int64_t len = bytes;
+        bool is_data = true;
+
+        if (s->scan_zeroes) {
+            len = convert_sparse_run(buf, bytes, offset, s->min_sparse,
+                                     s->alignment, &is_data);
+        }
+        if (is_data) {
+            qemu_iovec_init_buf(&qiov, buf, len);
+            ret = blk_co_pwritev(s->target, offset, len, &qiov, 0);
+        } else {
+            ret = convert_co_zero(s, offset, len);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        buf += len;
+        offset += len;
+        bytes -= len;
+    }
+    return 0;
+}
+
+static void convert_fail(ConvertState *s, int ret)
+{
+    if (s->ret == -EINPROGRESS) {
+        s->ret = ret;
+    }
+    qemu_co_queue_restart_all(&s->wr_queue);
+}
+
+static void coroutine_fn convert_co_worker(void *opaque)
+{
+    ConvertState *s = opaque;
+    uint8_t *buf = qemu_blockalign(s->buf_size);
+
+    while (s->ret == -EINPROGRESS) {
+        ConvertStatus status;
+        int64_t offset, src_off, n;
+        int src_idx, ret;
+
+        qemu_co_mutex_lock(&s->lock);
+        if (s->ret != -EINPROGRESS) {
+            qemu_co_mutex_unlock(&s->lock);
+            break;
+        }
+        n = convert_co_next_chunk(s, &offset, &src_idx, &src_off, &status);
+        qemu_co_mutex_unlock(&s->lock);
+        if (n <= 0) {
+            if (n < 0) {
+                convert_fail(s, n);
+            }
+            break;
+        }
+
+        if (status == CONVERT_DATA) {
+            ret = convert_co_read(s, src_idx, src_off, offset, n, buf);
+            if (ret < 0) {
+                convert_fail(s, ret);
+                break;
+            }
+        }
+
+        if (s->wr_in_order) {
+            while (s->wr_offs != offset && s->ret == -EINPROGRESS) {
+                qemu_co_queue_wait(&s->wr_queue, NULL);
+            }
+            if (s->ret != -EINPROGRESS) {
+                break;
+            }
+        }
+
+        ret = convert_co_write(s, offset, n, buf, status);
+        if (ret < 0) {
+            error_report("error while writing at byte %lld: %s",
+                         (long long)offset, strerror(-ret));
+            convert_fail(s, ret);
+            break;
+        }
+
+        if (s->wr_in_order) {
+            s->wr_offs = offset + n;
+            qemu_co_queue_restart_all(&s->wr_queue);
+        }
+        if (s->progress && status == CONVERT_DATA && s->counted_total) {
+            s->counted_done += n;
+            qemu_progress_print(100.0f * (float)s->counted_done /
+                                (float)s->counted_total, 0);
+        }
+    }
+    qemu_vfree(buf);
+    s->running--;
+}
+
+/*
+ * Bytes the copy will read, for the progress bar: the chunks whose status
+ * is data. Walks block status the way the workers will.
+ */
+typedef struct ConvertCountCo {
+    ConvertState *s;
+    int ret;
+    bool done;
+} ConvertCountCo;
+
+static void coroutine_fn convert_co_count(void *opaque)
+{
+    ConvertCountCo *c = opaque;
+    ConvertState *s = c->s;
+    int64_t offset, src_off, n;
+    ConvertStatus status;
+    int src_idx;
+
+    for (;;) {
+        n = convert_co_next_chunk(s, &offset, &src_idx, &src_off, &status);
+        if (n <= 0) {
+            c->ret = n;
+            break;
+        }
+        if (status == CONVERT_DATA) {
+            s->counted_total += n;
+        }
+    }
+    /* Rewind the hand-out for the copy */
+    s->next = 0;
+    s->src_cur = 0;
+    s->src_cur_start = 0;
+    s->status_end = 0;
+    c->done = true;
+}
+
+static int convert_do_copy(ConvertState *s)
+{
+    AioContext *ctx = qemu_get_aio_context();
+    int i;
+
+    qemu_co_mutex_init(&s->lock);
+    qemu_co_queue_init(&s->wr_queue);
+    s->ret = -EINPROGRESS;
+
+    if (s->progress) {
+        ConvertCountCo c = { .s = s };
+
+        qemu_coroutine_enter(qemu_coroutine_create(convert_co_count, &c));
+        while (!c.done) {
+            aio_poll(ctx, true);
+        }
+        if (c.ret < 0) {
+            return c.ret;
+        }
+    }
+
+    s->start_ns = get_clock_ns();
+    s->running = s->num_coroutines;
+    for (i = 0; i < s->num_coroutines; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(convert_co_worker, s));
+    }
+    while (s->running > 0) {
+        aio_poll(ctx, true);
+    }
+    if (s->ret == -EINPROGRESS) {
+        s->ret = 0;
+    }
+    if (s->ret == 0 && s->compressed) {
+        /* Lets formats that stream compressed data finish their footer */
+        blk_pwrite_compressed(s->target, 0, 0, NULL);
+    }
+    if (s->ret == 0) {
+        s->ret = blk_flush(s->target);
+        if (s->ret < 0) {
+            error_report("error while writing at byte %lld: %s",
+                         (long long)s->total, strerror(-s->ret));
+        }
+    }
+    return s->ret;
+}
+
+/* ---- option helpers ------------------------------------------------------ */
+
+static bool opts_list_has(QemuOptsList *list, const char *name)
+{
+    const QemuOptDesc *d;
+
+    for (d = list ? list->desc : NULL; d && d->name; d++) {
+        if (!strcmp(d->name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Formats whose driver writes compressed clusters. */
+static bool format_supports_compression(const char *fmt)
+{
+    static const char *const fmts[] = { "qcow2", "qcow", "vmdk", NULL };
+    int i;
+
+    for (i = 0; fmts[i]; i++) {
+        if (fmt && !strcmp(fmt, fmts[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Formats with persistent dirty bitmaps. */
+static bool format_supports_bitmaps(const char *fmt)
+{
+    return fmt && !strcmp(fmt, "qcow2");
+}
+
+/*
+ * -l: loads an internal snapshot read-only. No format we have yet can; the
+ * message is the reference's for formats without snapshots.
+ */
+static bool convert_load_snapshot(BlockBackend *blk, const char *param)
+{
+    BlockDriverState *bs = blk_bs(blk);
+
+    (void)param;
+    error_report("Failed to load snapshot: Block format '%s' used by device "
+                 "'' does not support temporarily loading internal "
+                 "snapshots", bdrv_get_format_name(bs));
+    return false;
+}
+
+/*
+ * Creates the target: the output format's options (and its protocol's) with
+ * -o applied, the size of the sources, and -B/-F. Reports errors itself.
+ */
+static int convert_create_target(BlockDriver *drv, const char *out_fmt,
+                                 const char *out_filename,
+                                 const char *options, int64_t size,
+                                 const char *backing, const char *backing_fmt,
+                                 bool compress, bool bitmaps,
+                                 const char *src_fmt)
+{
+    BlockDriver *proto_drv;
+    QemuOptsList *create_opts;
+    QemuOpts *opts = NULL;
+    Error *err = NULL;
+    int ret = -1;
+
+    proto_drv = bdrv_find_protocol(out_filename, true, &err);
+    if (!proto_drv) {
+        error_report_err(err);
+        return -1;
+    }
+    if (!bdrv_create_opts(drv)) {
+        error_report("Format driver '%s' does not support image creation",
+                     out_fmt);
+        return -1;
+    }
+    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
+    if (bdrv_create_opts(proto_drv)) {
+        create_opts = qemu_opts_append(create_opts,
+                                       bdrv_create_opts(proto_drv));
+    }
+
+    opts = qemu_opts_create(create_opts);
+    if (options && !qemu_opts_do_parse(opts, options, NULL, &err)) {
+        error_report_err(err);
+        goto out;
+    }
+    if (!qemu_opt_set_number(opts, "size", size, &err)) {
+        error_report_err(err);
+        goto out;
+    }
+    if (backing) {
+        if (!opts_list_has(create_opts, "backing_file")) {
+            error_report("Backing file not supported for file format '%s'",
+                         out_fmt);
+            goto out;
+        }
+        qemu_opt_set(opts, "backing_file", backing, NULL);
+    }
+    if (backing_fmt) {
+        if (!opts_list_has(create_opts, "backing_fmt")) {
+            error_report("Backing file format not supported for file "
+                         "format '%s'", out_fmt);
+            goto out;
+        }
+        qemu_opt_set(opts, "backing_fmt", backing_fmt, NULL);
+    }
+    if (compress && !format_supports_compression(out_fmt)) {
+        error_report("Compression not supported for this file format");
+        goto out;
+    }
+    if (bitmaps && !format_supports_bitmaps(src_fmt)) {
+        error_report("Source lacks bitmap support");
+        goto out;
+    }
+    if (bitmaps && !format_supports_bitmaps(out_fmt)) {
+        error_report("Destination lacks bitmap support");
+        goto out;
+    }
+
+    if (bdrv_create(drv, out_filename, opts, &err) < 0) {
+        error_reportf_err(err, "%s: error while converting %s: ",
+                          out_filename, out_fmt);
+        goto out;
+    }
+    ret = 0;
+out:
+    qemu_opts_del(opts);
+    qemu_opts_free(create_opts);
+    return ret;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+int img_convert(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, OPTION_OBJECT },
+        { "image-opts", no_argument, NULL, OPTION_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { "target-image-opts", no_argument, NULL, OPTION_TARGET_IMAGE_OPTS },
+        { "salvage", no_argument, NULL, OPTION_SALVAGE },
+        { "target-is-zero", no_argument, NULL, OPTION_TARGET_IS_ZERO },
+        { "bitmaps", no_argument, NULL, OPTION_BITMAPS },
+        { NULL, 0, NULL, 0 }
+    };
+    ConvertState s = { 0 };
+    const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe";
+    const char *src_cache = "writeback", *out_baseimg = NULL;
+    const char *out_basefmt = NULL, *snapshot = NULL, *out_filename;
+    char *options = NULL;
+    bool image_opts = false, tgt_image_opts = false, compress = false;
+    bool skip_create = false, progress = false, quiet = false;
+    bool force_share = false, explicit_min_sparse = false, copy_range = false;
+    bool target_is_zero = false, bitmaps = false, salvage = false;
+    bool wr_in_order = true;
+    int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
+    int num_coroutines = CONVERT_DEFAULT_COROUTINES;
+    int flags, src_flags, c, i, ret = 1;
+    BlockDriver *drv = NULL;
+    int64_t total = 0;
+
+    optind = 0;
+    for (;;) {
+        c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
+                        long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case ':':
+            missing_argument(argv[optind - 1]);
+            break;
+        case '?':
+            unrecognized_option(argv[optind - 1]);
+            break;
+        case 'h':
+            help();
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'O':
+            out_fmt = optarg;
+            break;
+        case 'B':
+            out_baseimg = optarg;
+            break;
+        case 'F':
+            out_basefmt = optarg;
+            break;
+        case 'C':
+            copy_range = true;
+            break;
+        case 'c':
+            compress = true;
+            break;
+        case 'o':
+            if (!accumulate_options(&options, optarg)) {
+                goto out;
+            }
+            break;
+        case 'l':
+            snapshot = optarg;
+            break;
+        case 'S': {
+            int64_t sval = cvtnum("buffer size for sparse output", optarg);
+
+            if (sval < 0) {
+                goto out;
+            }
+            if (!IS_ALIGNED(sval, BDRV_SECTOR_SIZE) ||
+                sval > CONVERT_MAX_MIN_SPARSE) {
+                error_report("Invalid buffer size for sparse output "
+                             "specified. Valid sizes are multiples of %llu "
+                             "up to %llu. Select 0 to disable sparse "
+                             "detection (fully allocates output).",
+                             BDRV_SECTOR_SIZE,
+                             (unsigned long long)CONVERT_MAX_MIN_SPARSE);
+                goto out;
+            }
+            min_sparse = sval;
+            explicit_min_sparse = true;
+            break;
+        }
+        case 'p':
+            progress = true;
+            break;
+        case 't':
+            cache = optarg;
+            break;
+        case 'T':
+            src_cache = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'n':
+            skip_create = true;
+            break;
+        case 'm': {
+            int m;
+
+            if (qemu_strtoi(optarg, NULL, 0, &m) < 0 || m < 1 ||
+                m > CONVERT_MAX_COROUTINES) {
+                error_report("Invalid number of coroutines. Allowed number "
+                             "of coroutines is between 1 and %d",
+                             CONVERT_MAX_COROUTINES);
+                goto out;
+            }
+            num_coroutines = m;
+            break;
+        }
+        case 'W':
+            wr_in_order = false;
+            break;
+        case 'U':
+            force_share = true;
+            break;
+        case 'r':
+            rate_limit = cvtnum("rate limit", optarg);
+            if (rate_limit < 0) {
+                goto out;
+            }
+            break;
+        case OPTION_OBJECT:
+            img_object_add(optarg);
+            break;
+        case OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case OPTION_SALVAGE:
+            salvage = true;
+            break;
+        case OPTION_TARGET_IMAGE_OPTS:
+            tgt_image_opts = true;
+            break;
+        case OPTION_TARGET_IS_ZERO:
+            target_is_zero = true;
+            break;
+        case OPTION_BITMAPS:
+            bitmaps = true;
+            break;
+        }
+    }
+
+    if (!out_fmt && !tgt_image_opts) {
+        out_fmt = "raw";
+    }
+    if (copy_range) {
+        if (compress) {
+            error_report("Cannot enable copy offloading when -c is used");
+            goto out;
+        }
+        if (explicit_min_sparse) {
+            error_report("Cannot enable copy offloading when -S is used");
+            goto out;
+        }
+        if (salvage) {
+            error_report("Cannot use copy offloading in salvaging mode");
+            goto out;
+        }
+    }
+    if (tgt_image_opts && !skip_create) {
+        error_report("--target-image-opts requires use of -n flag");
+        goto out;
+    }
+    if (target_is_zero && !skip_create) {
+        error_report("--target-is-zero requires use of -n flag");
+        goto out;
+    }
+    if (skip_create && options) {
+        error_report("-o has no effect when skipping image creation");
+        goto out;
+    }
+    if (options && is_help_option(options)) {
+        const char *target = argc - optind >= 2 ? argv[argc - 1] : NULL;
+
+        ret = print_block_option_help(target, out_fmt ? out_fmt : "raw");
+        goto out;
+    }
+    if (argc - optind < 2) {
+        /* The reference prints no usage hint here */
+        error_report("Must specify image file name");
+        goto out;
+    }
+    if (image_opts && fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        goto out;
+    }
+    if (tgt_image_opts && out_fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        goto out;
+    }
+
+    src_flags = 0;
+    if (!bdrv_parse_cache_mode(src_cache, &src_flags)) {
+        error_report("Invalid source cache option: %s", src_cache);
+        goto out;
+    }
+    flags = BDRV_O_RDWR;
+    if (!bdrv_parse_cache_mode(cache, &flags)) {
+        error_report("Invalid cache option: %s", cache);
+        goto out;
+    }
+    /* Zero writes to the target may punch holes, as the reference's do */
+    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
+
+    s.src_num = argc - optind - 1;
+    out_filename = argv[argc - 1];
+    s.src = xnew(BlockBackend *, s.src_num);
+    s.src_len = xnew(int64_t, s.src_num);
+    for (i = 0; i < s.src_num; i++) {
+        const char *name = argv[optind + i];
+
+        s.src[i] = img_open(image_opts, name, fmt, src_flags, NULL,
+                            false, quiet, force_share);
+        if (!s.src[i]) {
+            goto out;
+        }
+        s.src_len[i] = blk_getlength(s.src[i]);
+        if (s.src_len[i] < 0) {
+            error_report("Could not get size of %s: %s", name,
+                         strerror(-s.src_len[i]));
+            goto out;
+        }
+        total += s.src_len[i];
+    }
+    s.total = total;
+
+    if (snapshot) {
+        if (s.src_num > 1) {
+            error_report("No support for concatenating multiple snapshot");
+            goto out;
+        }
+        if (!convert_load_snapshot(s.src[0], snapshot)) {
+            goto out;
+        }
+    }
+
+    if (out_fmt) {
+        drv = bdrv_find_format(out_fmt);
+        if (!drv) {
+            error_report("Unknown file format '%s'", out_fmt);
+            goto out;
+        }
+    }
+
+    if (!skip_create) {
+        if (convert_create_target(drv, out_fmt, out_filename, options, total,
+                                  out_baseimg, out_basefmt, compress,
+                                  bitmaps,
+                                  bdrv_get_format_name(blk_bs(s.src[0])))
+            < 0) {
+            goto out;
+        }
+    } else if (bitmaps &&
+               !format_supports_bitmaps(
+                   bdrv_get_format_name(blk_bs(s.src[0])))) {
+        error_report("Source lacks bitmap support");
+        goto out;
+    }
+
+    /* The target's backing file is not needed: we only write to it */
+    s.target = img_open(tgt_image_opts, out_filename,
+                        tgt_image_opts ? NULL : out_fmt,
+                        flags | (skip_create ? 0 : BDRV_O_NO_BACKING), NULL,
+                        flags & BDRV_O_WRITETHROUGH, quiet, false);
+    if (!s.target) {
+        goto out;
+    }
+
+    if (skip_create) {
+        const char *tfmt = bdrv_get_format_name(blk_bs(s.target));
+        int64_t tlen;
+
+        if (compress && !format_supports_compression(tfmt)) {
+            error_report("Compression not supported for this file format");
+            goto out;
+        }
+        if (bitmaps && !format_supports_bitmaps(tfmt)) {
+            error_report("Destination lacks bitmap support");
+            goto out;
+        }
+        tlen = blk_getlength(s.target);
+        if (tlen < 0) {
+            error_report("Could not get size of %s: %s", out_filename,
+                         strerror(-tlen));
+            goto out;
+        }
+        if (tlen < total) {
+            error_report("output file is smaller than input file");
+            goto out;
+        }
+        s.target_has_backing =
+            bdrv_get_backing_filename(blk_bs(s.target))[0] != '\0';
+        if (target_is_zero && s.target_has_backing) {
+            error_report("Cannot use --target-is-zero when the destination "
+                         "image has a backing file");
+            goto out;
+        }
+        s.has_zero_init = target_is_zero;
+    } else {
+        s.target_has_backing = out_baseimg != NULL;
+        s.has_zero_init = min_sparse && !s.target_has_backing &&
+                          bdrv_has_zero_init(blk_bs(s.target));
+    }
+
+    if (compress) {
+        BlockDriverInfo bdi = { 0 };
+
+        if (bdrv_get_info(blk_bs(s.target), &bdi) < 0 ||
+            bdi.cluster_size <= 0) {
+            error_report("could not get block driver info");
+            goto out;
+        }
+        s.cluster_size = bdi.cluster_size;
+        /* Compression writes whole clusters, one per request */
+        s.buf_size = s.cluster_size;
+        wr_in_order = true;
+    } else {
+        s.buf_size = CONVERT_BUF_SIZE;
+    }
+
+    s.compressed = compress;
+    s.wr_in_order = wr_in_order;
+    s.salvage = salvage;
+    s.min_sparse = min_sparse;
+    /* Offloaded copies move data as it is, zero blocks included */
+    s.scan_zeroes = min_sparse && !copy_range;
+    /* Zero runs are only worth a hole when aligned to the sparse size */
+    s.alignment = BDRV_SECTOR_SIZE;
+    while (s.alignment * 2 <= min_sparse) {
+        s.alignment *= 2;
+    }
+    if (flags & BDRV_O_NOCACHE) {
+        /* O_DIRECT requests are aligned to the device's 4k anyway */
+        s.alignment = MAX(s.alignment, 4096);
+    }
+    s.num_coroutines = num_coroutines;
+    s.rate_limit = rate_limit;
+    s.progress = progress && !quiet;
+
+    qemu_progress_init(s.progress, 1.0f);
+    qemu_progress_print(0, 100);
+    ret = convert_do_copy(&s) < 0 ? 1 : 0;
+    if (ret == 0) {
+        qemu_progress_print(100, 0);
+    }
+    qemu_progress_end();
+
+out:
+    if (s.target) {
+        blk_unref(s.target);
+    }
+    for (i = 0; s.src && i < s.src_num; i++) {
+        if (s.src[i]) {
+            blk_unref(s.src[i]);
+        }
+    }
+    free(s.src);
+    free(s.src_len);
+    free(options);
+    return ret;
+}
