@@ -66,7 +66,7 @@ bool parse_output_format(const char *arg, OutputFormat *ofmt)
     return true;
 }
 
-/* ---- --object secret ------------------------------------------------------ */
+/* ---- --object secret ----------------------------------------------------- */
 
 /*
  * Secrets given with --object, looked up by id (encrypt.key-secret=...).
@@ -403,7 +403,7 @@ void img_object_add(const char *optarg)
     }
 }
 
-/* ---- opening images -------------------------------------------------------- */
+/* ---- opening images ------------------------------------------------------ */
 
 /* The reference's warning for a probed raw image opened for writing. */
 void img_warn_probed_raw(const char *filename)
@@ -493,7 +493,7 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
     return blk;
 }
 
-/* ---- numbers ---------------------------------------------------------------- */
+/* ---- numbers ------------------------------------------------------------- */
 
 int64_t cvtnum_full(const char *name, const char *value, int64_t min,
                     int64_t max)
@@ -522,7 +522,7 @@ int64_t cvtnum(const char *name, const char *value)
     return cvtnum_full(name, value, 0, INT64_MAX);
 }
 
-/* ---- -o option lists ------------------------------------------------------ */
+/* ---- -o option lists ----------------------------------------------------- */
 
 /*
  * An option list must not be empty or have an empty element (",," is an
@@ -632,7 +632,7 @@ int print_block_option_help(const char *filename, const char *fmt)
     return 0;
 }
 
-/* ---- internal snapshot parameters (-l) ------------------------------------- */
+/* ---- internal snapshot parameters (-l) ----------------------------------- */
 
 static QemuOptsList internal_snapshot_opts = {
     .name = "snapshot",

@@ -297,7 +297,7 @@ int bdrv_amend_options(BlockDriverState *bs, QemuOpts *opts,
 /* The options 'amend' accepts, or NULL if the driver cannot amend images. */
 QemuOptsList *bdrv_amend_opts(BlockDriver *drv);
 
-/* ---- front-end jobs: commit ------------------------------------------------ */
+/* ---- front-end jobs: commit ---------------------------------------------- */
 
 /*
  * A new BlockBackend on a node of an already open graph (e.g. a backing
@@ -320,7 +320,7 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
 /* Makes every range of blk's image unallocated; -ENOTSUP if it cannot. */
 int blk_make_empty(BlockBackend *blk, Error **errp);
 
-/* ---- persistent dirty bitmaps ('qemu-img bitmap') -------------------------- */
+/* ---- persistent dirty bitmaps ('qemu-img bitmap') ------------------------ */
 
 /*
  * Operations on the persistent bitmaps of bs, stored when bs is closed.
