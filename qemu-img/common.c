@@ -681,51 +681,26 @@ void img_snapshot_param_free(ImgSnapshotParam *snap)
     snap->by_id_or_name = false;
 }
 
-/* Whether sn is the one the parameter names (id and name must both fit). */
-static bool snapshot_matches(const QEMUSnapshotInfo *sn,
-                             const ImgSnapshotParam *snap)
-{
-    if (snap->by_id_or_name) {
-        return !strcmp(sn->id_str, snap->id) || !strcmp(sn->name, snap->id);
-    }
-    if (snap->id && strcmp(sn->id_str, snap->id)) {
-        return false;
-    }
-    if (snap->name && strcmp(sn->name, snap->name)) {
-        return false;
-    }
-    return snap->id || snap->name;
-}
-
 bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap)
 {
     BlockDriverState *bs = blk_bs(blk);
-    QEMUSnapshotInfo *sn_tab = NULL;
-    int nb, i;
-    bool found = false;
+    Error *err = NULL;
+    int ret;
 
-    nb = bdrv_snapshot_list(bs, &sn_tab);
-    if (nb == -ENOTSUP || nb == -ENOMEDIUM) {
-        error_report("Failed to load snapshot: Block format '%s' used by "
-                     "device '' does not support temporarily loading "
-                     "internal snapshots", bdrv_get_format_name(bs));
+    if (snap->by_id_or_name) {
+        /* An ID first, then a name, as the reference tries them. */
+        ret = bdrv_snapshot_load_tmp(bs, snap->id, NULL, &err);
+        if (ret == -ENOENT) {
+            error_free(err);
+            err = NULL;
+            ret = bdrv_snapshot_load_tmp(bs, NULL, snap->id, &err);
+        }
+    } else {
+        ret = bdrv_snapshot_load_tmp(bs, snap->id, snap->name, &err);
+    }
+    if (ret < 0) {
+        error_reportf_err(err, "Failed to load snapshot: ");
         return false;
     }
-    if (nb < 0) {
-        error_report("Failed to load snapshot: %s", strerror(-nb));
-        return false;
-    }
-    for (i = 0; i < nb && !found; i++) {
-        found = snapshot_matches(&sn_tab[i], snap);
-    }
-    free(sn_tab);
-    if (!found) {
-        error_report("Failed to load snapshot: Can't find snapshot");
-        return false;
-    }
-    /* The block layer cannot yet open a snapshot's state read-only. */
-    error_report("Failed to load snapshot: Block format '%s' used by "
-                 "device '' does not support temporarily loading "
-                 "internal snapshots", bdrv_get_format_name(bs));
-    return false;
+    return true;
 }
