@@ -52,3 +52,12 @@ img bitmap --add --image-opts driver=qcow2,file.filename=b.qcow2 io
 img bitmap --add --image-opts -f qcow2 b.qcow2 io
 bitmaps b.qcow2
 ref_img check b.qcow2 | head -n 1
+
+echo "== backing files are not opened"
+img create -q -f qcow2 -u -b nonexist.qcow2 -F qcow2 brk.qcow2 1M
+img create -q -f qcow2 -u -b nonexist.qcow2 -F qcow2 brk2.qcow2 1M
+img bitmap --add brk2.qcow2 s
+img bitmap --add brk.qcow2 b
+img bitmap --merge s -b brk2.qcow2 brk.qcow2 b
+img bitmap --merge s -b brk2.qcow2 -F qcow2 brk.qcow2 b
+bitmaps brk.qcow2
