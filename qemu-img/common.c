@@ -222,48 +222,60 @@ static bool is_help_word(const char *s)
 }
 
 /*
- * "help" as the type lists the object types; a bare "help" among the
- * parameters lists the type's properties. Returns true if help was asked.
+ * Takes the bare "help" (or "?") parameters out of optarg, which keyval
+ * syntax would reject, into *help. A leading bare word is the type and
+ * stays. Returns the rest, to be parsed; free it.
  */
-static bool object_help(const char *optarg)
+static char *object_strip_help(const char *optarg, bool *type_help,
+                               bool *help)
 {
-    StrBuf elem = STRBUF_INIT;
-    const char *p = optarg;
-    bool first = true, type_help = false, prop_help = false;
-    bool is_secret = false;
+    StrBuf elem = STRBUF_INIT, rest = STRBUF_INIT;
+    const char *p = optarg, *start;
+    bool first = true;
 
     strbuf_init(&elem);
+    strbuf_init(&rest);
+    *help = false;
+    *type_help = false;
     while (*p) {
+        start = p;
         p = next_element(p, &elem);
-        if (first && !strchr(elem.buf, '=')) {
-            if (is_help_word(elem.buf)) {
-                type_help = true;
+        if (first && is_help_word(elem.buf)) {
+            *type_help = true;
+        }
+        if (!first && is_help_word(elem.buf)) {
+            *help = true;
+        } else {
+            if (!first || rest.len) {
+                strbuf_addch(&rest, ',');
             }
-            is_secret = !strcmp(elem.buf, "secret");
-        } else if (is_help_word(elem.buf)) {
-            prop_help = true;
-        } else if (!strcmp(elem.buf, "qom-type=secret")) {
-            is_secret = true;
+            /* The raw text, so that ",," escapes survive. */
+            strbuf_add(&rest, start,
+                       p - start - (p > start && p[-1] == ',' ? 1 : 0));
         }
         first = false;
     }
     strbuf_release(&elem);
+    return strbuf_detach(&rest);
+}
 
-    if (type_help || (prop_help && !is_secret)) {
-        printf("List of user creatable objects:\n"
-               "  secret\n");
-        return true;
-    }
-    if (prop_help) {
+/*
+ * "help" as the type lists the object types; a "help" parameter lists the
+ * type's properties (or the types, for a missing or unknown type).
+ */
+static void object_print_help(const char *type, bool type_help)
+{
+    if (!type_help && type && !strcmp(type, "secret")) {
         printf("secret options:\n"
                "  data=<string>\n"
                "  file=<string>\n"
                "  format=<QCryptoSecretFormat>\n"
                "  iv=<string>\n"
                "  keyid=<string>\n");
-        return true;
+        return;
     }
-    return false;
+    printf("List of user creatable objects:\n"
+           "  secret\n");
 }
 
 static bool object_add_secret(QDict *args, Error **errp)
@@ -359,6 +371,11 @@ static bool object_add_secret(QDict *args, Error **errp)
         /* NUL-terminate for the decoder: file contents may lack it. */
         bytes = xrealloc(bytes, len + 1);
         bytes[len] = '\0';
+        if (memchr(bytes, '\0', len)) {
+            error_setg(errp, "Base64 data contains embedded NUL characters");
+            free(bytes);
+            return false;
+        }
         decoded = base64_decode((char *)bytes, &len);
         free(bytes);
         bytes = decoded;
@@ -378,16 +395,23 @@ void img_object_add(const char *optarg)
     Error *err = NULL;
     QDict *args;
     const char *type;
+    char *rest;
+    bool type_help, prop_help;
 
-    if (object_help(optarg)) {
-        exit(EXIT_SUCCESS);
-    }
-    args = keyval_parse_flat(optarg, "qom-type", &err);
+    /* Parse errors come before help, as in the reference. */
+    rest = object_strip_help(optarg, &type_help, &prop_help);
+    args = keyval_parse_flat(rest, "qom-type", &err);
+    free(rest);
     if (!args) {
         error_report_err(err);
         exit(EXIT_FAILURE);
     }
     type = qdict_get_try_str(args, "qom-type");
+    if (type_help || prop_help) {
+        object_print_help(type, type_help);
+        qobject_unref(QOBJECT(args));
+        exit(EXIT_SUCCESS);
+    }
     if (!type) {
         error_setg(&err, "Parameter 'qom-type' is missing");
     } else if (strcmp(type, "secret")) {
