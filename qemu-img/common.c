@@ -200,19 +200,25 @@ static char *read_secret_file(const char *filename, size_t *len,
     return strbuf_detach(&sb);
 }
 
-/* Splits off the next comma-separated element (",," is a literal comma). */
-static const char *next_element(const char *p, StrBuf *elem)
+/*
+ * Splits off the next comma-separated element (",," is a literal comma)
+ * into elem; *raw_end is where its raw text ends. Returns what follows.
+ */
+static const char *next_element(const char *p, StrBuf *elem,
+                                const char **raw_end)
 {
     strbuf_reset(elem);
     while (*p) {
         if (*p == ',') {
             if (p[1] != ',') {
+                *raw_end = p;
                 return p + 1;
             }
             p++;
         }
         strbuf_addch(elem, *p++);
     }
+    *raw_end = p;
     return p;
 }
 
@@ -230,7 +236,7 @@ static char *object_strip_help(const char *optarg, bool *type_help,
                                bool *help)
 {
     StrBuf elem = STRBUF_INIT, rest = STRBUF_INIT;
-    const char *p = optarg, *start;
+    const char *p = optarg, *start, *end;
     bool first = true;
 
     strbuf_init(&elem);
@@ -239,7 +245,7 @@ static char *object_strip_help(const char *optarg, bool *type_help,
     *type_help = false;
     while (*p) {
         start = p;
-        p = next_element(p, &elem);
+        p = next_element(p, &elem, &end);
         if (first && is_help_word(elem.buf)) {
             *type_help = true;
         }
@@ -250,8 +256,7 @@ static char *object_strip_help(const char *optarg, bool *type_help,
                 strbuf_addch(&rest, ',');
             }
             /* The raw text, so that ",," escapes survive. */
-            strbuf_add(&rest, start,
-                       p - start - (p > start && p[-1] == ',' ? 1 : 0));
+            strbuf_add(&rest, start, end - start);
         }
         first = false;
     }
