@@ -106,9 +106,9 @@ static bool sector_is_zero(const uint8_t *buf, int64_t len)
  * boundary, a zero run shrinks to it (and one that would vanish counts as
  * data). *is_data tells which kind the run is.
  */
-static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
-                                  int64_t offset, int64_t align,
-                                  bool *is_data)
+static int64_t convert_sector_run_exact(const uint8_t *buf, int64_t bytes,
+                                        int64_t offset, int64_t align,
+                                        bool *is_data)
 {
     bool zero = sector_is_zero(buf, bytes);
     int64_t len = BDRV_SECTOR_SIZE;
@@ -131,6 +131,36 @@ static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
         } else {
             len -= tail;
         }
+    }
+    *is_data = !zero;
+    return len;
+}
+
+/*
+ * The same answer as convert_sector_run_exact, faster: from an aligned
+ * offset, a run's end always lands on an alignment boundary (data runs
+ * grow to one, zero runs shrink to one), so whole aligned blocks can be
+ * classified instead of sectors: a block with any non-zero byte is data.
+ * Only a run reaching a partial block at the end of the buffer (the image's
+ * last, unaligned chunk) needs the sector walk.
+ */
+static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
+                                  int64_t offset, int64_t align,
+                                  bool *is_data)
+{
+    bool zero;
+    int64_t len;
+
+    if (offset % align || bytes < align) {
+        return convert_sector_run_exact(buf, bytes, offset, align, is_data);
+    }
+    zero = buffer_is_zero(buf, align);
+    len = align;
+    while (len + align <= bytes && buffer_is_zero(buf + len, align) == zero) {
+        len += align;
+    }
+    if (len < bytes && len + align > bytes) {
+        return convert_sector_run_exact(buf, bytes, offset, align, is_data);
     }
     *is_data = !zero;
     return len;
