@@ -406,7 +406,7 @@ void img_object_add(const char *optarg)
 /* ---- opening images -------------------------------------------------------- */
 
 /* The reference's warning for a probed raw image opened for writing. */
-static void warn_probed_raw(const char *filename)
+void img_warn_probed_raw(const char *filename)
 {
     fprintf(stderr,
             "WARNING: Image format was not specified for '%s' and probing "
@@ -487,7 +487,7 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
         return NULL;
     }
     if ((flags & BDRV_O_RDWR) && bdrv_is_probed_raw(blk_bs(blk))) {
-        warn_probed_raw(filename);
+        img_warn_probed_raw(filename);
     }
     blk_set_enable_write_cache(blk, !writethrough);
     return blk;
@@ -630,4 +630,102 @@ int print_block_option_help(const char *filename, const char *fmt)
                "Specify the target filename to include those options.\n");
     }
     return 0;
+}
+
+/* ---- internal snapshot parameters (-l) ------------------------------------- */
+
+static QemuOptsList internal_snapshot_opts = {
+    .name = "snapshot",
+    .desc = (const QemuOptDesc[]) {
+        { "snapshot.id", QEMU_OPT_STRING, "snapshot id", NULL },
+        { "snapshot.name", QEMU_OPT_STRING, "snapshot name", NULL },
+        { NULL }
+    },
+};
+
+bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap)
+{
+    img_snapshot_param_free(snap);
+    snap->given = true;
+    if (strstart(param, "snapshot.", NULL)) {
+        QemuOpts *opts = qemu_opts_create(&internal_snapshot_opts);
+        Error *err = NULL;
+        const char *v;
+
+        if (!qemu_opts_do_parse(opts, param, NULL, &err)) {
+            qemu_opts_del(opts);
+            error_report_err(err);
+            error_report("Failed in parsing snapshot param '%s'", param);
+            return false;
+        }
+        v = qemu_opt_get(opts, "snapshot.id");
+        snap->id = v ? xstrdup(v) : NULL;
+        v = qemu_opt_get(opts, "snapshot.name");
+        snap->name = v ? xstrdup(v) : NULL;
+        snap->by_id_or_name = false;
+        qemu_opts_del(opts);
+    } else {
+        snap->id = xstrdup(param);
+        snap->by_id_or_name = true;
+    }
+    return true;
+}
+
+void img_snapshot_param_free(ImgSnapshotParam *snap)
+{
+    free(snap->id);
+    free(snap->name);
+    snap->id = NULL;
+    snap->name = NULL;
+    snap->given = false;
+    snap->by_id_or_name = false;
+}
+
+/* Whether sn is the one the parameter names (id and name must both fit). */
+static bool snapshot_matches(const QEMUSnapshotInfo *sn,
+                             const ImgSnapshotParam *snap)
+{
+    if (snap->by_id_or_name) {
+        return !strcmp(sn->id_str, snap->id) || !strcmp(sn->name, snap->id);
+    }
+    if (snap->id && strcmp(sn->id_str, snap->id)) {
+        return false;
+    }
+    if (snap->name && strcmp(sn->name, snap->name)) {
+        return false;
+    }
+    return snap->id || snap->name;
+}
+
+bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap)
+{
+    BlockDriverState *bs = blk_bs(blk);
+    QEMUSnapshotInfo *sn_tab = NULL;
+    int nb, i;
+    bool found = false;
+
+    nb = bdrv_snapshot_list(bs, &sn_tab);
+    if (nb == -ENOTSUP || nb == -ENOMEDIUM) {
+        error_report("Failed to load snapshot: Block format '%s' used by "
+                     "device '' does not support temporarily loading "
+                     "internal snapshots", bdrv_get_format_name(bs));
+        return false;
+    }
+    if (nb < 0) {
+        error_report("Failed to load snapshot: %s", strerror(-nb));
+        return false;
+    }
+    for (i = 0; i < nb && !found; i++) {
+        found = snapshot_matches(&sn_tab[i], snap);
+    }
+    free(sn_tab);
+    if (!found) {
+        error_report("Failed to load snapshot: Can't find snapshot");
+        return false;
+    }
+    /* The block layer cannot yet open a snapshot's state read-only. */
+    error_report("Failed to load snapshot: Block format '%s' used by "
+                 "device '' does not support temporarily loading "
+                 "internal snapshots", bdrv_get_format_name(bs));
+    return false;
 }

@@ -106,6 +106,12 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        bool quiet, bool force_share);
 
 /*
+ * The reference's warning (stderr) about an image whose format was probed
+ * as raw and that is opened for writing; img_open prints it.
+ */
+void img_warn_probed_raw(const char *filename);
+
+/*
  * Looks up a secret given with --object secret,id=... (its bytes after
  * format=base64 decoding). False if there is none with that id.
  */
@@ -118,6 +124,23 @@ bool img_secret_lookup(const char *id, const uint8_t **data, size_t *len);
 int64_t cvtnum(const char *name, const char *value);
 int64_t cvtnum_full(const char *name, const char *value, int64_t min,
                     int64_t max);
+
+/*
+ * -l snapshot_param of convert and measure: "snapshot.id=ID,
+ * snapshot.name=NAME" or a bare ID_OR_NAME. Parsing reports the
+ * reference's errors and returns false; loading makes blk read the
+ * snapshot's state ("Failed to load snapshot: ..." on failure).
+ */
+typedef struct ImgSnapshotParam {
+    char *id;           /* the bare ID_OR_NAME when by_id_or_name */
+    char *name;
+    bool given;
+    bool by_id_or_name;
+} ImgSnapshotParam;
+
+bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap);
+void img_snapshot_param_free(ImgSnapshotParam *snap);
+bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap);
 
 /*
  * info.c, shared with snapshot -l: the reference's ImageInfo of bs as a

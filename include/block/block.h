@@ -18,6 +18,7 @@
 
 #include "util/osdep.h"
 #include "util/aio.h"
+#include "util/strbuf.h"
 
 /* ---- open flags ------------------------------------------------------- */
 
@@ -265,6 +266,15 @@ typedef struct BdrvCheckResult {
         uint64_t fragmented_clusters;
         uint64_t compressed_clusters;
     } bfi;
+    /*
+     * What the driver found and repaired, one line each ending in '\n'
+     * ("Leaked cluster 3 refcount=1 reference=0", "Repairing ..."), in the
+     * order found: the reference prints these on stderr as it goes, and
+     * nothing in block/ prints, so qemu-img prints them after the call.
+     * Drivers append with strbuf_addf (a zeroed StrBuf is a valid empty
+     * one); the caller releases it with strbuf_release.
+     */
+    StrBuf log;
 } BdrvCheckResult;
 
 /* Runs the driver's check; -ENOTSUP if the format has none. */
@@ -283,6 +293,55 @@ typedef void BlockDriverAmendStatusCB(BlockDriverState *bs, int64_t offset,
 int bdrv_amend_options(BlockDriverState *bs, QemuOpts *opts,
                        BlockDriverAmendStatusCB *status_cb, void *cb_opaque,
                        bool force, Error **errp);
+
+/* The options 'amend' accepts, or NULL if the driver cannot amend images. */
+QemuOptsList *bdrv_amend_opts(BlockDriver *drv);
+
+/* ---- front-end jobs: commit ------------------------------------------------ */
+
+/*
+ * A new BlockBackend on a node of an already open graph (e.g. a backing
+ * file of the image a command opened), for I/O on that node alone. With
+ * write it also takes the write permission, which fails on a read-only
+ * node. Release with blk_unref; the node stays in its graph.
+ */
+BlockBackend *blk_new_with_bs(BlockDriverState *bs, bool write,
+                              Error **errp);
+
+/*
+ * Switches an open node between read-only and read-write by reopening its
+ * protocol file in the new mode ('commit' makes its base writable). The
+ * error is the one opening the file that way gives ("Could not open
+ * 'base.qcow2': Permission denied").
+ */
+int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
+                              Error **errp);
+
+/* Makes every range of blk's image unallocated; -ENOTSUP if it cannot. */
+int blk_make_empty(BlockBackend *blk, Error **errp);
+
+/* ---- persistent dirty bitmaps ('qemu-img bitmap') -------------------------- */
+
+/*
+ * Operations on the persistent bitmaps of bs, stored when bs is closed.
+ * Errors use the reference's words: "Bitmap already exists: NAME",
+ * "Dirty bitmap 'NAME' not found", "Bitmap name cannot be empty",
+ * "Granularity must be power of 2 and at least 512", and for formats
+ * without bitmaps "Can't store persistent bitmaps to NODE" (-ENOTSUP).
+ * granularity 0 means the format's default.
+ */
+int bdrv_dirty_bitmap_add(BlockDriverState *bs, const char *name,
+                          uint32_t granularity, Error **errp);
+int bdrv_dirty_bitmap_remove(BlockDriverState *bs, const char *name,
+                             Error **errp);
+int bdrv_dirty_bitmap_clear(BlockDriverState *bs, const char *name,
+                            Error **errp);
+int bdrv_dirty_bitmap_set_enabled(BlockDriverState *bs, const char *name,
+                                  bool enabled, Error **errp);
+/* ORs src_bs's bitmap src_name into bs's bitmap name. */
+int bdrv_dirty_bitmap_merge(BlockDriverState *bs, const char *name,
+                            BlockDriverState *src_bs, const char *src_name,
+                            Error **errp);
 
 /* ---- measure ------------------------------------------------------------ */
 

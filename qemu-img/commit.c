@@ -1,0 +1,321 @@
+/*
+ * qemu-img commit: writes the data of an image (and of the backing files
+ * between it and the base) into the base, then empties the image unless
+ * told otherwise (-d, or -b naming a base further down).
+ *
+ * Only ranges defined above the base are copied. A range that reads as
+ * zeroes is written as zeroes (the base may then drop its clusters), so a
+ * commit keeps sparse images sparse.
+ */
+#include "config-host.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <time.h>
+
+#include "util/osdep.h"
+#include "util/cutils.h"
+#include "util/error.h"
+#include "util/progress.h"
+#include "block/block.h"
+#include "qemu-img.h"
+
+#define COMMIT_BUF_SIZE (2 * MiB)
+
+/* Same file, even through different spellings of its path. */
+static bool same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+
+    if (!strcmp(a, b)) {
+        return true;
+    }
+    if (!realpath(a, ra) || !realpath(b, rb)) {
+        return false;
+    }
+    return !strcmp(ra, rb);
+}
+
+/*
+ * The node of top's backing chain (top excluded) that base names. A
+ * relative name is taken relative to the image that records it, as
+ * backing file names are.
+ */
+static BlockDriverState *find_backing_image(BlockDriverState *top,
+                                            const char *base)
+{
+    BlockDriverState *curr, *backing;
+
+    for (curr = top; (backing = bdrv_backing_node(curr)); curr = backing) {
+        const char *name = bdrv_get_filename(backing);
+        bool match;
+
+        if (path_has_protocol(base)) {
+            match = !strcmp(base, name);
+        } else {
+            char *full = path_combine(bdrv_get_filename(curr), base);
+
+            match = same_file(full, name);
+            free(full);
+        }
+        if (match) {
+            return backing;
+        }
+    }
+    return NULL;
+}
+
+/* Sleeps as needed so that done bytes took at least done / rate seconds. */
+static void rate_limit_wait(int64_t rate, int64_t start_ns, int64_t done)
+{
+    int64_t due_ns, now_ns;
+
+    if (rate <= 0) {
+        return;
+    }
+    due_ns = start_ns + (int64_t)((double)done * 1e9 / rate);
+    now_ns = get_clock_ns();
+    if (due_ns > now_ns) {
+        struct timespec ts = {
+            .tv_sec = (due_ns - now_ns) / 1000000000,
+            .tv_nsec = (due_ns - now_ns) % 1000000000,
+        };
+
+        nanosleep(&ts, NULL);
+    }
+}
+
+/*
+ * Copies what is defined above base in top's chain into base_blk.
+ * Returns 0 or -errno with errp set.
+ */
+static int commit_copy(BlockBackend *blk, BlockDriverState *base,
+                       BlockBackend *base_blk, int64_t rate_limit,
+                       Error **errp)
+{
+    BlockDriverState *top = blk_bs(blk);
+    int64_t len, base_len, offset, n, start_ns = get_clock_ns();
+    int64_t copied = 0;
+    uint8_t *buf = NULL;
+    int ret;
+
+    len = blk_getlength(blk);
+    if (len < 0) {
+        error_setg_errno(errp, -len, "Could not get the size of '%s'",
+                         bdrv_get_filename(top));
+        return len;
+    }
+    base_len = blk_getlength(base_blk);
+    if (base_len < 0) {
+        error_setg_errno(errp, -base_len, "Could not get the size of '%s'",
+                         bdrv_get_filename(base));
+        return base_len;
+    }
+    if (base_len < len) {
+        ret = blk_truncate(base_blk, len, false, PREALLOC_MODE_OFF, 0, errp);
+        if (ret < 0) {
+            error_prepend(errp, "Top image %s is larger than base image %s, "
+                          "and resize of base image failed: ",
+                          bdrv_get_filename(top), bdrv_get_filename(base));
+            return ret;
+        }
+    }
+
+    buf = qemu_blockalign(COMMIT_BUF_SIZE);
+    for (offset = 0; offset < len; offset += n) {
+        int status;
+
+        n = MIN(COMMIT_BUF_SIZE, len - offset);
+        ret = bdrv_is_allocated_above(top, base, false, offset, n, &n);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not read image metadata");
+            goto out;
+        }
+        if (ret == 0) {
+            qemu_progress_print(100.f * n / len, 100);
+            continue;
+        }
+
+        status = bdrv_block_status_above(top, base, offset, n, &n, NULL,
+                                         NULL, NULL);
+        if (status < 0) {
+            ret = status;
+            error_setg_errno(errp, -ret, "Could not read image metadata");
+            goto out;
+        }
+        if (status & BDRV_BLOCK_ZERO) {
+            ret = blk_pwrite_zeroes(base_blk, offset, n, BDRV_REQ_MAY_UNMAP);
+        } else {
+            ret = blk_pread(blk, offset, n, buf, 0);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Could not read from '%s'",
+                                 bdrv_get_filename(top));
+                goto out;
+            }
+            /* Zeroes written as data stay data, as the reference keeps. */
+            ret = blk_pwrite(base_blk, offset, n, buf, 0);
+        }
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not write to '%s'",
+                             bdrv_get_filename(base));
+            goto out;
+        }
+        copied += n;
+        rate_limit_wait(rate_limit, start_ns, copied);
+        qemu_progress_print(100.f * n / len, 100);
+    }
+
+    ret = blk_flush(base_blk);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not flush '%s'",
+                         bdrv_get_filename(base));
+        goto out;
+    }
+    ret = 0;
+
+out:
+    qemu_vfree(buf);
+    return ret;
+}
+
+int img_commit(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, OPTION_OBJECT },
+        { "image-opts", no_argument, NULL, OPTION_IMAGE_OPTS },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *filename, *cache = "writeback", *base = NULL;
+    bool image_opts = false, quiet = false, progress = false, drop = false;
+    int64_t rate_limit = 0;
+    BlockBackend *blk = NULL, *base_blk = NULL;
+    BlockDriverState *bs, *base_bs;
+    Error *err = NULL;
+    int flags = BDRV_O_RDWR | BDRV_O_UNMAP, c, ret = 1;
+
+    while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", long_options,
+                            NULL)) != -1) {
+        switch (c) {
+        case ':':
+            missing_argument(argv[optind - 1]);
+            break;
+        case '?':
+            unrecognized_option(argv[optind - 1]);
+            break;
+        case 'h':
+            help();
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 't':
+            cache = optarg;
+            break;
+        case 'b':
+            base = optarg;
+            /* A base further down keeps the images above it intact. */
+            drop = true;
+            break;
+        case 'd':
+            drop = true;
+            break;
+        case 'p':
+            progress = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'r':
+            rate_limit = cvtnum("rate limit", optarg);
+            if (rate_limit < 0) {
+                return 1;
+            }
+            break;
+        case OPTION_OBJECT:
+            img_object_add(optarg);
+            break;
+        case OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        }
+    }
+    if (quiet) {
+        progress = false;
+    }
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
+    }
+    filename = argv[optind];
+
+    if (!bdrv_parse_cache_mode(cache, &flags)) {
+        error_report("Invalid cache option: %s", cache);
+        return 1;
+    }
+    blk = img_open(image_opts, filename, fmt, flags, NULL,
+                   flags & BDRV_O_WRITETHROUGH, quiet, false);
+    if (!blk) {
+        return 1;
+    }
+    bs = blk_bs(blk);
+
+    qemu_progress_init(progress, 1.f);
+    qemu_progress_print(0.f, 100);
+
+    if (base) {
+        base_bs = find_backing_image(bs, base);
+        if (!base_bs) {
+            error_report("Did not find '%s' in the backing chain of '%s'",
+                         base, filename);
+            goto out;
+        }
+    } else {
+        base_bs = bdrv_backing_node(bs);
+        if (!base_bs) {
+            error_report("Image does not have a backing file");
+            goto out;
+        }
+    }
+
+    if (bdrv_reopen_set_read_only(base_bs, false, &err) < 0) {
+        error_report_err(err);
+        goto out;
+    }
+    base_blk = blk_new_with_bs(base_bs, true, &err);
+    if (!base_blk) {
+        error_report_err(err);
+        goto out;
+    }
+    if (commit_copy(blk, base_bs, base_blk, rate_limit, &err) < 0) {
+        error_report_err(err);
+        goto out;
+    }
+
+    if (!drop) {
+        int r = blk_make_empty(blk, &err);
+
+        /* A format that cannot empty itself keeps its (now base) data. */
+        if (r == -ENOTSUP) {
+            error_free(err);
+            err = NULL;
+        } else if (r < 0) {
+            error_reportf_err(err, "Could not empty %s: ", filename);
+            goto out;
+        }
+    }
+
+    qemu_progress_print(100.f, 0);
+    qemu_progress_end();
+    qprintf(quiet, "Image committed.\n");
+    ret = 0;
+    goto done;
+
+out:
+    qemu_progress_end();
+done:
+    if (base_blk) {
+        blk_unref(base_blk);
+    }
+    blk_unref(blk);
+    return ret;
+}
