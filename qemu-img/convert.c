@@ -601,21 +601,6 @@ static bool format_supports_bitmaps(const char *fmt)
 }
 
 /*
- * -l: loads an internal snapshot read-only. No format we have yet can; the
- * message is the reference's for formats without snapshots.
- */
-static bool convert_load_snapshot(BlockBackend *blk, const char *param)
-{
-    BlockDriverState *bs = blk_bs(blk);
-
-    (void)param;
-    error_report("Failed to load snapshot: Block format '%s' used by device "
-                 "'' does not support temporarily loading internal "
-                 "snapshots", bdrv_get_format_name(bs));
-    return false;
-}
-
-/*
  * Creates the target: the output format's options (and its protocol's) with
  * -o applied, the size of the sources, and -B/-F. Reports errors itself.
  */
@@ -716,7 +701,8 @@ int img_convert(int argc, char **argv)
     ConvertState s = { 0 };
     const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe";
     const char *src_cache = "writeback", *out_baseimg = NULL;
-    const char *out_basefmt = NULL, *snapshot = NULL, *out_filename;
+    const char *out_basefmt = NULL, *out_filename;
+    ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
     bool image_opts = false, tgt_image_opts = false, compress = false;
     bool skip_create = false, progress = false, quiet = false;
@@ -770,7 +756,9 @@ int img_convert(int argc, char **argv)
             }
             break;
         case 'l':
-            snapshot = optarg;
+            if (!img_parse_snapshot_param(optarg, &snapshot)) {
+                goto out;
+            }
             break;
         case 'S': {
             int64_t sval = cvtnum("buffer size for sparse output", optarg);
@@ -937,12 +925,12 @@ int img_convert(int argc, char **argv)
     }
     s.total = total;
 
-    if (snapshot) {
+    if (snapshot.given) {
         if (s.src_num > 1) {
             error_report("No support for concatenating multiple snapshot");
             goto out;
         }
-        if (!convert_load_snapshot(s.src[0], snapshot)) {
+        if (!img_load_snapshot(s.src[0], &snapshot)) {
             goto out;
         }
     }
@@ -1070,5 +1058,6 @@ out:
     free(s.src);
     free(s.src_len);
     free(options);
+    img_snapshot_param_free(&snapshot);
     return ret;
 }
