@@ -41,12 +41,18 @@ typedef struct BenchState {
     bool flush_pending;         /* draining for a flush: issue nothing */
     CoQueue flush_queue;
     int running;
+    int ret;                    /* the first failure; stops the run */
 } BenchState;
 
-static void NORETURN bench_fail(const char *what, int ret)
+/* Reports the first failed request and makes every slot stop. */
+static void bench_fail(BenchState *s, const char *what, int ret)
 {
-    error_report("%s: %s", what, strerror(-ret));
-    exit(EXIT_FAILURE);
+    if (!s->ret) {
+        error_report("%s: %s", what, strerror(-ret));
+        s->ret = ret;
+    }
+    s->flush_pending = false;
+    qemu_co_queue_restart_all(&s->flush_queue);
 }
 
 static void coroutine_fn bench_co_flush(BenchState *s)
@@ -54,7 +60,7 @@ static void coroutine_fn bench_co_flush(BenchState *s)
     int ret = blk_co_flush(s->blk);
 
     if (ret < 0) {
-        bench_fail("Failed flush request", ret);
+        bench_fail(s, "Failed flush request", ret);
     }
 }
 
@@ -72,10 +78,10 @@ static void coroutine_fn bench_co_worker(void *opaque)
         bool flush_after;
         int ret;
 
-        while (s->flush_pending) {
+        while (s->flush_pending && !s->ret) {
             qemu_co_queue_wait(&s->flush_queue, NULL);
         }
-        if (s->issued >= s->count) {
+        if (s->issued >= s->count || s->ret) {
             break;
         }
         offset = s->offset;
@@ -99,13 +105,14 @@ static void coroutine_fn bench_co_worker(void *opaque)
         }
         s->in_flight--;
         if (ret < 0) {
-            bench_fail("Failed request", ret);
+            bench_fail(s, "Failed request", ret);
+            break;
         }
 
         if (flush_after && !s->drain) {
             bench_co_flush(s);
         }
-        if (s->flush_pending && s->in_flight == 0) {
+        if (s->flush_pending && s->in_flight == 0 && !s->ret) {
             /* The last request before the flush is done: flush, go on */
             bench_co_flush(s);
             s->flush_pending = false;
@@ -307,6 +314,9 @@ int img_bench(int argc, char **argv)
     }
     while (s.running > 0) {
         aio_poll(ctx, true);
+    }
+    if (s.ret < 0) {
+        goto out;
     }
     printf("Run completed in %3.3f seconds.\n",
            (double)(get_clock_ns() - start) / 1e9);
