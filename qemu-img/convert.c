@@ -895,6 +895,15 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
+    if (!(src_flags & BDRV_O_NOCACHE)) {
+        /*
+         * Reads that hit the page cache are copies done by whoever submits
+         * them: io_uring does them inline on this thread, which also scans
+         * for zeroes and writes. The thread pool moves them to another
+         * core, overlapping them with the scanning and the writes.
+         */
+        src_flags |= BDRV_O_THREADS_AIO;
+    }
     flags = BDRV_O_RDWR;
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);
