@@ -325,8 +325,8 @@ static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
         qemu_iovec_init_buf(&qiov, buf + done, len);
         ret = blk_co_preadv(blk, src_off + done, len, &qiov, 0);
         if (ret < 0) {
-            error_report("error while reading offset %" PRIu64 ": %s",
-                         (uint64_t)(src_off + done), strerror(-ret));
+            warn_report("error while reading offset %" PRIu64 ": %s",
+                        (uint64_t)(src_off + done), strerror(-ret));
             memset(buf + done, 0, len);
         }
     }
