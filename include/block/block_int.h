@@ -80,6 +80,8 @@ typedef struct BdrvTrackedRequest {
     int64_t overlap_bytes;
     Coroutine *co;
     CoQueue wait_queue;
+    /* The request this one waits for (to break wait cycles). */
+    struct BdrvTrackedRequest *waiting_for;
     LIST_ENTRY(BdrvTrackedRequest) list;
 } BdrvTrackedRequest;
 
@@ -129,6 +131,17 @@ struct BlockDriverState {
 
     QDict *options;                 /* what the node was opened with */
     QDict *explicit_options;
+
+    /* Cumulated permissions of the parents (see bdrv_refresh_perms). */
+    uint64_t cumulative_perm;
+    uint64_t cumulative_shared_perm;
+    /* A file node the core opened for probing, taken by the driver. */
+    BlockDriverState *probe_file;
+    /* The node's strong options (data-changing), for json: filenames. */
+    QDict *full_open_options;
+    /* Driver-independent open options. */
+    bool force_share;
+    int backing_depth;              /* 0 for the top of a chain */
 };
 
 struct BlockDriver {
@@ -138,6 +151,11 @@ struct BlockDriver {
     const char *protocol_name;      /* "file", "host_device": protocols */
     bool supports_backing;
     bool has_variable_length;       /* length read on every getlength */
+    /*
+     * Options that change what the node reads (raw's offset and size): a
+     * node opened with any of them is named "json:{...}". NULL-terminated.
+     */
+    const char *const *strong_runtime_opts;
 
     /*
      * Probe: a score 0-100 for how sure the driver is that buf (the first
@@ -227,6 +245,14 @@ struct BlockDriver {
     /* Takes the permissions (protocols: OFD locks); errp says who holds. */
     int (*bdrv_set_perm)(BlockDriverState *bs, uint64_t perm,
                          uint64_t shared, Error **errp);
+    /*
+     * The permissions bs needs on its child c (role), given what bs's own
+     * parents hold (parent_perm, parent_shared). NULL: the core's defaults
+     * (bdrv_default_child_perm). Raw passes its parents' through.
+     */
+    void (*bdrv_child_perm)(BlockDriverState *bs, BdrvChildRole role,
+                            uint64_t parent_perm, uint64_t parent_shared,
+                            uint64_t *nperm, uint64_t *nshared);
 
     /* ---- internal snapshots ---- */
     int (*bdrv_snapshot_create)(BlockDriverState *bs,
@@ -239,6 +265,21 @@ struct BlockDriver {
                               QEMUSnapshotInfo **psn_info);
 };
 
+/*
+ * The core's permission policy: a format takes CONSISTENT_READ on its
+ * storage children, plus WRITE and RESIZE when writable, and shares neither
+ * WRITE nor RESIZE (unless force-share); a backing child is read and shares
+ * everything.
+ */
+void bdrv_default_child_perm(BlockDriverState *bs, BdrvChildRole role,
+                             uint64_t parent_perm, uint64_t parent_shared,
+                             uint64_t *nperm, uint64_t *nshared);
+/*
+ * Recomputes the permissions bs takes on its children from its parents' and
+ * applies them down the graph (file nodes take or drop their locks).
+ */
+int bdrv_refresh_perms(BlockDriverState *bs, Error **errp);
+
 /* ---- registry (block/drivers.c) ------------------------------------------ */
 
 /*
@@ -250,6 +291,10 @@ bool bdrv_register(const BlockDriver *drv);
 /* The built-in drivers, in probe-tie order. */
 extern const BlockDriver *const builtin_block_drivers[];
 const BlockDriver *bdrv_find_protocol_by_name(const char *name);
+/* The i-th registered driver (registration order), NULL past the end. */
+const BlockDriver *bdrv_driver_at(int i);
+/* The registered driver named format_name (format or protocol), or NULL. */
+const BlockDriver *bdrv_find_driver(const char *format_name);
 
 /* ---- graph ------------------------------------------------------------- */
 

@@ -29,18 +29,31 @@ typedef struct QemuOptDesc {
     const char *def_value_str;  /* printed by qemu_opts_print when unset */
 } QemuOptDesc;
 
-/* A schema: a NULL-name-terminated array of descriptors. */
+/*
+ * A schema: a NULL-name-terminated array of descriptors. An empty array (or
+ * NULL desc) accepts any key as a string.
+ *
+ * The array's order is the order of qemu_opts_print (the "Formatting ..."
+ * line), so drivers list their options in the order the reference prints
+ * them; "-o help" sorts by name on its own.
+ */
 struct QemuOptsList {
     const char *name;
     /* Key assumed for a leading value without "key=" (NULL: none). */
     const char *implied_opt_name;
     const QemuOptDesc *desc;
+    /* Set on lists made by qemu_opts_append (freed by qemu_opts_free). */
+    bool allocated;
 };
 
 struct QemuOpt {
     char *name;
     char *str;
-    const QemuOptDesc *desc;
+    const QemuOptDesc *desc;    /* NULL when the schema accepts anything */
+    union {
+        bool boolean;
+        uint64_t uint;          /* QEMU_OPT_NUMBER and QEMU_OPT_SIZE */
+    } value;
     TAILQ_ENTRY(QemuOpt) next;
 };
 
@@ -53,8 +66,18 @@ QemuOpts *qemu_opts_create(QemuOptsList *list);
 void qemu_opts_del(QemuOpts *opts);
 
 /*
- * Parses "k=v,k2=v2" into opts. With a schema that has descriptors, unknown
- * keys fail. Setting a key twice keeps the last value.
+ * Parses "k=v,k2=v2" into opts, left to right, stopping at the first bad
+ * option with the reference's message:
+ *   Invalid parameter 'x'
+ *   Parameter 'x' expects 'on' or 'off'
+ *   Parameter 'x' expects a number  /  Value 'v' is too large for parameter 'x'
+ *   Parameter 'x' expects a non-negative number below 2^64 (+ a hint on the
+ *   suffixes)  /  Value 'v' is out of range for parameter 'x'
+ * A value runs to the next single ','; ",," stands for a comma. A key
+ * without '=' means key=on, and "nokey" means key=off (so an option whose
+ * own name starts with "no" cannot be given that way, as in the reference).
+ * With firstname, a leading element without '=' is firstname's value.
+ * Setting a key twice keeps the last value.
  */
 bool qemu_opts_do_parse(QemuOpts *opts, const char *params,
                         const char *firstname, Error **errp);
@@ -64,7 +87,13 @@ bool qemu_opt_set_number(QemuOpts *opts, const char *name, int64_t val,
                          Error **errp);
 bool qemu_opt_set_bool(QemuOpts *opts, const char *name, bool val,
                        Error **errp);
-/* Typed getters: defval when unset. The _del variants also remove it. */
+/*
+ * Getters. A set option gives its (last) value; an unset one gives its
+ * schema default (def_value_str, parsed for the typed getters) and only
+ * without a default the caller's defval (NULL for qemu_opt_get). The _del
+ * variants also remove every setting of the option; free qemu_opt_get_del's
+ * result.
+ */
 const char *qemu_opt_get(QemuOpts *opts, const char *name);
 char *qemu_opt_get_del(QemuOpts *opts, const char *name);
 bool qemu_opt_get_bool(QemuOpts *opts, const char *name, bool defval);
@@ -79,26 +108,38 @@ uint64_t qemu_opt_get_size_del(QemuOpts *opts, const char *name,
 bool qemu_opt_find(QemuOpts *opts, const char *name);
 void qemu_opt_unset(QemuOpts *opts, const char *name);
 
-/* True if params contains "help" or "?" as a key (qemu-img's -o help). */
-bool is_help_option(const char *s);
+/*
+ * True if the option string params has an element "help" or "?" without a
+ * value (qemu-img's "-o help", also "-o size=1M,help"); "help=on" is not.
+ */
+bool is_help_option(const char *params);
 bool qemu_opt_has_help_opt(QemuOpts *opts);
 
 /*
- * Prints the schema as qemu-img's "-o help" does:
- *   "  name=<type>  - help" lines, sorted as the reference sorts them.
+ * Prints the schema to stdout as qemu-img's "-o help" does: options sorted
+ * by name (strcmp), each as "  name=<type>" padded to 24 columns, then
+ * " - help". Types read str, bool (on/off), num, size. With print_caption,
+ * a "Supported options:" line comes first (qemu-img prints its other
+ * captions, "Supported qcow2 options:" and the like, itself).
  */
 void qemu_opts_print_help(QemuOptsList *list, bool print_caption);
 
 /*
  * Appends opts in the schema's order as qemu-img's "Formatting ..." line
- * does: " name=value" for each set option, defaults for unset ones that have
- * one, strings quoted as the reference quotes them.
+ * does: separator + "name=value" for each set option, and for each unset
+ * one that has a default. Strings print unquoted with ',' doubled; numbers
+ * and sizes print their parsed value as a signed 64-bit decimal (so 0x10
+ * prints 16 and 16E-1 prints -1, as in the reference); booleans print as
+ * written (on, yes, true...); defaults print as declared.
  */
 void qemu_opts_print(QemuOpts *opts, const char *separator, StrBuf *out);
 
 /*
  * A new schema holding dst's descriptors followed by list's (names already
- * in dst are skipped). dst may be NULL. Free with qemu_opts_free.
+ * in dst are skipped), named after dst (or list). dst may be NULL; a dst
+ * made by an earlier qemu_opts_append is consumed, so chains read
+ * "l = qemu_opts_append(l, drv->create_opts)". Free with qemu_opts_free
+ * (which ignores static lists).
  */
 QemuOptsList *qemu_opts_append(QemuOptsList *dst, QemuOptsList *list);
 void qemu_opts_free(QemuOptsList *list);
@@ -109,12 +150,26 @@ QDict *qemu_opts_to_qdict(QemuOpts *opts, QDict *qdict);
 bool qemu_opts_absorb_qdict(QemuOpts *opts, QDict *qdict, Error **errp);
 
 /*
- * Parses "k=v,k.sub=v2,..." (as --image-opts and --object take it) into a
- * flat dict of strings, keys kept with their dots. A leading bare value is
- * stored under implied_key (error if implied_key is NULL).
+ * Parses "k=v,k.sub=v2,..." strictly, as --object takes it, into a flat
+ * dict of strings, keys kept with their dots. Key fragments are names
+ * (a letter, then letters, digits, '-' or '_') or list indexes (digits).
+ * A leading element without '=' is stored under implied_key. Errors, with
+ * the reference's wording: "Invalid parameter 'k'", "Expected '=' after
+ * parameter 'k'", "Parameter 'k' is too long", "Parameters 'k.*' used
+ * inconsistently".
  */
 QDict *keyval_parse_flat(const char *params, const char *implied_key,
                          Error **errp);
+
+/*
+ * Parses an --image-opts string leniently, as the reference does: keys are
+ * whatever precedes '=' (no checks), ",," escapes a comma in values, a
+ * leading element without '=' is implied_key's value, and a later bare
+ * "key" / "nokey" means key=on / key=off with the reference's deprecation
+ * warning on stderr. The result is a flat dict of strings.
+ */
+QDict *qemu_opts_parse_flat(const char *params, const char *implied_key,
+                            Error **errp);
 
 /* Parses "on"/"off" etc. into *value; false with errp set otherwise. */
 bool qapi_bool_parse(const char *name, const char *value, bool *obj,

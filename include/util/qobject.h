@@ -40,11 +40,17 @@ QString *qobject_to_qstring(QObject *obj);
 QNum *qobject_to_qnum(QObject *obj);
 QBool *qobject_to_qbool(QObject *obj);
 #define QOBJECT(x) ((QObject *)(x))
+/* Deep comparison; numbers compare by value whatever their kind. */
+bool qobject_is_equal(const QObject *x, const QObject *y);
 
 /* ---- scalars ------------------------------------------------------------ */
 
 QNull *qnull(void);
 QString *qstring_from_str(const char *s);
+/* The first len bytes of s (which need not be NUL-terminated). */
+QString *qstring_from_substr(const char *s, size_t len);
+/* Takes ownership of the malloc'ed s. */
+QString *qstring_take_str(char *s);
 const char *qstring_get_str(const QString *qs);
 QBool *qbool_from_bool(bool value);
 bool qbool_get_bool(const QBool *qb);
@@ -55,6 +61,9 @@ QNum *qnum_from_double(double value);
 bool qnum_get_try_int(const QNum *qn, int64_t *val);
 bool qnum_get_try_uint(const QNum *qn, uint64_t *val);
 double qnum_get_double(const QNum *qn);
+bool qnum_is_double(const QNum *qn);
+/* Decimal text of the number ("%.17g" for doubles). Free the result. */
+char *qnum_to_string(const QNum *qn);
 
 /* ---- QDict ---------------------------------------------------------------- */
 
@@ -75,12 +84,16 @@ bool qdict_haskey(const QDict *qdict, const char *key);
 void qdict_del(QDict *qdict, const char *key);
 /* Typed getters: NULL / def if the key is absent or of another type. */
 const char *qdict_get_try_str(const QDict *qdict, const char *key);
+const char *qdict_get_str(const QDict *qdict, const char *key);
 int64_t qdict_get_try_int(const QDict *qdict, const char *key, int64_t def);
 bool qdict_get_try_bool(const QDict *qdict, const char *key, bool def);
 QDict *qdict_get_qdict(const QDict *qdict, const char *key);
 QList *qdict_get_qlist(const QDict *qdict, const char *key);
 
-/* Iteration in QEMU's order (see above). */
+/*
+ * Iteration in QEMU's order (see above). Deleting the current entry is
+ * allowed if the next one was fetched first.
+ */
 const QDictEntry *qdict_first(const QDict *qdict);
 const QDictEntry *qdict_next(const QDict *qdict, const QDictEntry *entry);
 const char *qdict_entry_key(const QDictEntry *entry);
@@ -93,8 +106,20 @@ QDict *qdict_clone_shallow(const QDict *src);
  * (e.g. "file.filename" -> "filename" with prefix "file.").
  */
 void qdict_extract_subqdict(QDict *src, QDict **dst, const char *prefix);
-/* Copies entries of src whose keys dst lacks. */
+/*
+ * Moves entries of src into dst: all of them when overwrite is true,
+ * otherwise only those whose keys dst lacks (the rest stay in src).
+ */
 void qdict_join(QDict *dst, QDict *src, bool overwrite);
+/*
+ * Turns nested dicts and lists into dotted keys in place, as the reference
+ * does for json: options: {"file": {"filename": "x"}} becomes
+ * {"file.filename": "x"}, {"a": [1, 2]} becomes {"a.0": 1, "a.1": 2}.
+ * Empty dicts and lists are kept as values.
+ */
+void qdict_flatten(QDict *qdict);
+/* The TDB hash behind the order (exposed for tests). */
+unsigned int qdict_tdb_hash(const char *key);
 
 /* ---- QList ------------------------------------------------------------ */
 
