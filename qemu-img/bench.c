@@ -44,6 +44,12 @@ typedef struct BenchState {
     int ret;                    /* the first failure; stops the run */
 } BenchState;
 
+/* One of the depth request slots: its coroutine runs with this. */
+typedef struct BenchSlot {
+    BenchState *s;
+    uint8_t *buf;
+} BenchSlot;
+
 /* Reports the first failed request and makes every slot stop. */
 static void bench_fail(BenchState *s, const char *what, int ret)
 {
@@ -66,8 +72,9 @@ static void coroutine_fn bench_co_flush(BenchState *s)
 
 static void coroutine_fn bench_co_worker(void *opaque)
 {
-    BenchState *s = opaque;
-    uint8_t *buf = qemu_blockalign(MAX(s->bufsize, 1));
+    BenchSlot *slot = opaque;
+    BenchState *s = slot->s;
+    uint8_t *buf = slot->buf;
     QEMUIOVector qiov;
 
     if (s->write) {
@@ -119,7 +126,6 @@ static void coroutine_fn bench_co_worker(void *opaque)
             qemu_co_queue_restart_all(&s->flush_queue);
         }
     }
-    qemu_vfree(buf);
     s->running--;
 }
 
@@ -152,7 +158,8 @@ int img_bench(int argc, char **argv)
     };
     const char *fmt = NULL, *filename;
     bool quiet = false, image_opts = false, force_share = false;
-    int depth = BENCH_DEFAULT_DEPTH, flags = 0, c, i;
+    int depth = BENCH_DEFAULT_DEPTH, flags = 0, c, i, nslots = 0;
+    BenchSlot *slots = NULL;
     int64_t offset = 0, step = 0, start;
     AioContext *ctx;
     int ret = 1;
@@ -304,13 +311,26 @@ int img_bench(int argc, char **argv)
         printf("Sending flush every %d requests\n", s.flush_interval);
     }
 
+    /* More slots than requests would only sit idle */
+    nslots = MIN(depth, s.count);
+    slots = xnew(BenchSlot, nslots);
+    for (i = 0; i < nslots; i++) {
+        slots[i].s = &s;
+        slots[i].buf = qemu_try_blockalign(MAX(s.bufsize, 1));
+        if (!slots[i].buf) {
+            error_report("Could not allocate %d request buffers of %d bytes",
+                         nslots, s.bufsize);
+            goto out;
+        }
+    }
+
     qemu_co_queue_init(&s.flush_queue);
     ctx = qemu_get_aio_context();
     start = get_clock_ns();
-    /* More slots than requests would only sit idle */
-    s.running = MIN(depth, s.count);
-    for (i = 0; i < MIN(depth, s.count); i++) {
-        qemu_coroutine_enter(qemu_coroutine_create(bench_co_worker, &s));
+    s.running = nslots;
+    for (i = 0; i < nslots; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(bench_co_worker,
+                                                   &slots[i]));
     }
     while (s.running > 0) {
         aio_poll(ctx, true);
@@ -323,6 +343,10 @@ int img_bench(int argc, char **argv)
     ret = 0;
 
 out:
+    for (i = 0; i < nslots; i++) {
+        qemu_vfree(slots[i].buf);
+    }
+    free(slots);
     blk_unref(s.blk);
     return ret;
 }
