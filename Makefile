@@ -22,6 +22,7 @@ img_src   := $(wildcard qemu-img/*.c)
 io_src    := $(wildcard qemu-io/*.c)
 tlib_src  := $(wildcard tests/unit/lib/*.c)
 unit_src  := $(wildcard tests/unit/test-*.c)
+fuzz_src  := $(wildcard tests/fuzz/fuzz-*.c)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
 
@@ -30,6 +31,7 @@ TESTLIB   := $(BUILD)/libtest.a
 QEMU_IMG  := $(BUILD)/qemu-img
 QEMU_IO   := $(BUILD)/qemu-io
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(unit_src))
+FUZZ_REPLAYS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay-%,$(fuzz_src))
 
 PROGS := $(QEMU_IMG) $(if $(io_src),$(QEMU_IO))
 
@@ -62,6 +64,12 @@ $(BUILD)/tests/test-%: $(BUILD)/obj/tests/unit/test-%.o $(TESTLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# A fuzz target linked with a plain main() that replays its corpus.
+$(BUILD)/tests/replay-%: $(BUILD)/obj/tests/fuzz/%.o \
+		$(BUILD)/obj/tests/fuzz/replay.o $(TESTLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # ---- tests ---------------------------------------------------------------
 
 unit-tests: $(UNIT_TESTS)
@@ -73,7 +81,14 @@ check-iotests: $(PROGS)
 	@QEMU_IMG_PROG=$(abspath $(QEMU_IMG)) QEMU_IO_PROG=$(abspath $(QEMU_IO)) \
 	    tests/iotests/check
 
-check: check-unit check-iotests
+check-fuzz: $(FUZZ_REPLAYS)
+	@for t in $(FUZZ_REPLAYS); do \
+	    name=$${t##*/replay-fuzz-}; \
+	    printf '  %-14s ' "$$name"; \
+	    $$t tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+check: check-unit check-fuzz check-iotests
 
 # The same suite, built with ASan and UBSan in a tree of its own.
 SAN_BUILD ?= build-san
@@ -89,8 +104,19 @@ bench: $(PROGS)
 	@QEMU_IMG_PROG=$(abspath $(QEMU_IMG)) QEMU_IO_PROG=$(abspath $(QEMU_IO)) \
 	    bench/run
 
+# libFuzzer binaries (clang) in a tree of their own: build-fuzz/fuzz-<name>.
+# Run one with: build-fuzz/fuzz-json -max_total_time=60 tests/fuzz/corpus/json
+FUZZ_BUILD ?= build-fuzz
 fuzz:
-	@$(MAKE) -f tests/fuzz/Makefile BUILD=$(BUILD)
+	@test -f $(FUZZ_BUILD)/config-host.mak || \
+	    ./configure --cc=clang --builddir=$(FUZZ_BUILD) --enable-sanitizers \
+	        --disable-check --extra-cflags=-fsanitize=fuzzer-no-link
+	$(MAKE) BUILD=$(FUZZ_BUILD) fuzz-targets
+
+fuzz-targets: $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(fuzz_src))
+
+$(BUILD)/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz-%.o $(LIB)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(bindir)
@@ -101,7 +127,7 @@ clean:
 
 .SECONDARY:
 
-.PHONY: all unit-tests check check-unit check-iotests check-sanitize bench \
-	fuzz install clean
+.PHONY: all unit-tests check check-unit check-fuzz check-iotests check-sanitize \
+	bench fuzz fuzz-targets install clean
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -406,5 +406,15 @@ int bdrv_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
                        Error **errp);
 int bdrv_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
                          const char *name, Error **errp);
+/*
+ * Makes bs (opened read-only) read the state of the internal snapshot
+ * that has this id and/or name (either may be NULL, not both) until it is
+ * closed: 'convert -l', 'measure -l'. Errors: "Can't find snapshot"
+ * (-ENOENT); for formats without internal snapshots "Block format 'FMT'
+ * used by device '' does not support temporarily loading internal
+ * snapshots" (-ENOTSUP).
+ */
+int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                           const char *name, Error **errp);
 
 #endif
