@@ -1802,3 +1802,28 @@ int bdrv_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
                "internal snapshots", bs->drv->format_name);
     return -ENOTSUP;
 }
+
+int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                           const char *name, Error **errp)
+{
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (!snapshot_id && !name) {
+        error_setg(errp, "snapshot_id and name are both NULL");
+        return -EINVAL;
+    }
+    /* The node's data changes under its users: nobody may write it. */
+    if (!bs->read_only) {
+        error_setg(errp, "Device is not readonly");
+        return -EINVAL;
+    }
+    if (bs->drv->bdrv_snapshot_load_tmp) {
+        return bs->drv->bdrv_snapshot_load_tmp(bs, snapshot_id, name, errp);
+    }
+    error_setg(errp, "Block format '%s' used by device '' does not support "
+               "temporarily loading internal snapshots",
+               bs->drv->format_name);
+    return -ENOTSUP;
+}

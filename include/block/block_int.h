@@ -301,6 +301,13 @@ struct BlockDriver {
                                 const char *name, Error **errp);
     int (*bdrv_snapshot_list)(BlockDriverState *bs,
                               QEMUSnapshotInfo **psn_info);
+    /*
+     * Makes the (read-only) node read the snapshot's state until it is
+     * closed; "Can't find snapshot" (-ENOENT) if there is no such one.
+     */
+    int (*bdrv_snapshot_load_tmp)(BlockDriverState *bs,
+                                  const char *snapshot_id, const char *name,
+                                  Error **errp);
 };
 
 /*

@@ -437,6 +437,39 @@ START_TEST(test_amend_opts)
 }
 END_TEST
 
+/* 'convert -l' / 'measure -l' on a format without internal snapshots. */
+START_TEST(test_snapshot_load_tmp)
+{
+    BlockBackend *blk;
+    Error *err = NULL;
+    char *raw = xasprintf("%s/r.raw", tmpdir);
+    int fd = open(raw, O_CREAT | O_RDWR, 0644);
+
+    ck_assert_int_eq(ftruncate(fd, 4096), 0);
+    close(fd);
+    blk = blk_new_open(raw, "raw", NULL, 0, &err);
+    ck_assert_ptr_nonnull(blk);
+    ck_assert_int_eq(bdrv_snapshot_load_tmp(blk_bs(blk), "1", NULL, &err),
+                     -ENOTSUP);
+    ck_assert_str_eq(error_get_pretty(err), "Block format 'raw' used by "
+                     "device '' does not support temporarily loading "
+                     "internal snapshots");
+    error_free(err);
+    err = NULL;
+    blk_unref(blk);
+    /* Its data would change under a writer. */
+    blk = blk_new_open(raw, "raw", NULL, BDRV_O_RDWR, &err);
+    ck_assert_ptr_nonnull(blk);
+    ck_assert_int_eq(bdrv_snapshot_load_tmp(blk_bs(blk), NULL, "s", &err),
+                     -EINVAL);
+    ck_assert_str_eq(error_get_pretty(err), "Device is not readonly");
+    error_free(err);
+    blk_unref(blk);
+    unlink(raw);
+    free(raw);
+}
+END_TEST
+
 /* ---- an image that backs itself ------------------------------------------ */
 
 START_TEST(test_self_backing_locks)
@@ -496,6 +529,7 @@ static Suite *block_graph_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_make_empty);
     tcase_add_test(tc, test_amend_opts);
+    tcase_add_test(tc, test_snapshot_load_tmp);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("self-backing");
