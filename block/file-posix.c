@@ -1062,13 +1062,14 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
         error_setg_errno(errp, -ret, "Failed to get device size");
         return ret;
     }
-    if (offset > len) {
-        error_setg(errp, "Cannot grow device files");
-        return -EINVAL;
-    }
+    /* An exact size is checked first, as the reference does. */
     if (exact && offset != len) {
         error_setg(errp, "Cannot resize device files");
         return -ENOTSUP;
+    }
+    if (offset > len) {
+        error_setg(errp, "Cannot grow device files");
+        return -EINVAL;
     }
     return 0;
 }
@@ -1197,6 +1198,26 @@ out:
     return ret;
 }
 
+/* A device has a size already: only "off" preallocation makes sense. */
+static QemuOptDesc hdev_create_opts_desc[] = {
+    {
+        .name = "size",
+        .type = QEMU_OPT_SIZE,
+        .help = "Virtual disk size",
+    },
+    {
+        .name = "preallocation",
+        .type = QEMU_OPT_STRING,
+        .help = "Preallocation mode (allowed values: off)",
+    },
+    { NULL },
+};
+
+static QemuOptsList hdev_create_opts = {
+    .name = "host-device-create-opts",
+    .desc = hdev_create_opts_desc,
+};
+
 /*
  * host_device cannot create, only check that the device is big enough, as
  * the reference does for protocols without a creator.
@@ -1214,8 +1235,13 @@ static int coroutine_fn hdev_co_create_opts(const BlockDriver *drv,
     int ret = 0;
 
     filename = raw_strip_prefix(filename, "host_device");
+    if (prealloc && prealloc_mode_parse(prealloc) < 0) {
+        error_setg(errp, "invalid parameter value: %s", prealloc);
+        free(prealloc);
+        return -EINVAL;
+    }
     if (prealloc && strcmp(prealloc, "off")) {
-        error_setg(errp, "Unsupported preallocation mode: %s", prealloc);
+        error_setg(errp, "Unsupported preallocation mode '%s'", prealloc);
         free(prealloc);
         return -ENOTSUP;
     }
@@ -1301,7 +1327,7 @@ const BlockDriver bdrv_host_device = {
     .bdrv_open = hdev_open,
     .bdrv_close = raw_close,
     .bdrv_refresh_limits = raw_refresh_limits,
-    .create_opts = &file_create_opts,
+    .create_opts = &hdev_create_opts,
     .bdrv_co_create_opts = hdev_co_create_opts,
 
     .bdrv_co_preadv = raw_co_preadv,
