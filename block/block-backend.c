@@ -166,9 +166,10 @@ void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow)
 }
 
 /* Bounds as the reference checks them: -EIO outside the image. */
-static int blk_check_byte_request(BlockBackend *blk, int64_t offset,
-                                  int64_t bytes)
+static inline int blk_check_byte_request(BlockBackend *blk, int64_t offset,
+                                         int64_t bytes)
 {
+    BlockDriverState *bs = blk->root->bs;
     int64_t len;
 
     if (offset < 0 || bytes < 0) {
@@ -177,10 +178,17 @@ static int blk_check_byte_request(BlockBackend *blk, int64_t offset,
     if (blk->allow_write_beyond_eof) {
         return 0;
     }
-    len = bdrv_getlength(blk_bs(blk));
-    if (len < 0) {
-        return (int)len;
+    if (!bs->drv) {
+        return -ENOMEDIUM;
     }
+    /*
+     * The length as last refreshed (open, truncate, blk_getlength): this
+     * runs for every request, and devices would answer with an ioctl.
+     */
+    if (bs->total_sectors > INT64_MAX / (int64_t)BDRV_SECTOR_SIZE) {
+        return -EFBIG;
+    }
+    len = bs->total_sectors * BDRV_SECTOR_SIZE;
     if (offset > len || len - offset < bytes) {
         return -EIO;
     }

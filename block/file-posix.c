@@ -48,6 +48,7 @@ typedef enum {
 typedef struct BDRVRawState {
     int fd;
     int open_flags;             /* O_* the fd was opened with */
+    AioContext *ctx;            /* the loop our requests go through */
     bool is_device;
     AioBackend aio;
     bool use_lock;
@@ -470,7 +471,8 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     s->has_write_zeroes = true;
     s->has_fallocate = S_ISREG(st.st_mode);
 
-    ret = aio_file_backend_init(qemu_get_aio_context(), s->aio, &local_err);
+    s->ctx = qemu_get_aio_context();
+    ret = aio_file_backend_init(s->ctx, s->aio, &local_err);
     if (ret < 0) {
         if (s->aio == AIO_BACKEND_IO_URING && !(flags & BDRV_O_IO_URING) &&
             !aio) {
@@ -478,7 +480,7 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
             error_free(local_err);
             local_err = NULL;
             s->aio = AIO_BACKEND_THREADS;
-            ret = aio_file_backend_init(qemu_get_aio_context(), s->aio,
+            ret = aio_file_backend_init(s->ctx, s->aio,
                                         &local_err);
         }
         if (ret < 0) {
@@ -686,8 +688,7 @@ static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
         qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
         q = &bounce_qiov;
     }
-    ret = aio_co_file_io(qemu_get_aio_context(), s->aio, s->fd, offset, q,
-                         op);
+    ret = aio_co_file_io(s->ctx, s->aio, s->fd, offset, q, op);
     if (ret >= 0) {
         if (op == AIO_OP_READ) {
             /* Past the end of the file: zeroes. */
@@ -729,7 +730,7 @@ static int coroutine_fn raw_co_flush_to_disk(BlockDriverState *bs)
     BDRVRawState *s = bs->opaque;
     int64_t ret;
 
-    ret = aio_co_file_io(qemu_get_aio_context(), s->aio, s->fd, 0, NULL,
+    ret = aio_co_file_io(s->ctx, s->aio, s->fd, 0, NULL,
                          AIO_OP_FDATASYNC);
     return ret < 0 ? (int)ret : 0;
 }

@@ -78,7 +78,6 @@ typedef struct BdrvTrackedRequest {
     bool serialising;
     int64_t overlap_offset;         /* range widened to the alignment */
     int64_t overlap_bytes;
-    Coroutine *co;
     CoQueue wait_queue;
     /* The request this one waits for (to break wait cycles). */
     struct BdrvTrackedRequest *waiting_for;
