@@ -601,6 +601,26 @@ static void reopen_set_mode(ReopenSet *set)
 }
 
 /*
+ * The persistent bitmaps of a read-only node can be read, not changed (a
+ * driver that marks them in use on disk does so in its reopen hooks).
+ */
+static void reopen_bitmaps_set_readonly(ReopenSet *set, bool readonly)
+{
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        BdrvDirtyBitmap *bm;
+
+        for (bm = bdrv_dirty_bitmap_first(set->nodes[i].bs); bm;
+             bm = bdrv_dirty_bitmap_next(bm)) {
+            if (bdrv_dirty_bitmap_get_persistence(bm)) {
+                bdrv_dirty_bitmap_set_readonly(bm, readonly);
+            }
+        }
+    }
+}
+
+/*
  * Read-write: files are reopened first (so that a file we may not write
  * fails before any lock is taken), then the write permissions are taken;
  * if another process holds a conflicting lock, everything goes back.
@@ -624,7 +644,9 @@ static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
     reopen_commit_all(set);
     reopen_set_mode(set);
     ret = bdrv_refresh_perms(top, errp);
-    if (ret < 0) {
+    if (ret >= 0) {
+        reopen_bitmaps_set_readonly(set, false);
+    } else {
         reopen_reverse(set);
         reopen_set_mode(set);
         bdrv_refresh_perms(top, NULL);
@@ -643,11 +665,19 @@ static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
 static int reopen_ro(ReopenSet *set, BlockDriverState *top, Error **errp)
 {
     int ret;
+    int i;
 
     if (top->cumulative_perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE)) {
         error_setg(errp, "Cannot make node '%s' read-only while it is "
                    "being written to", top->node_name);
         return -EBUSY;
+    }
+    /* Persistent bitmaps cannot be stored once the node is read-only. */
+    for (i = 0; i < set->n; i++) {
+        ret = bdrv_store_dirty_bitmaps(set->nodes[i].bs, errp);
+        if (ret < 0) {
+            return ret;
+        }
     }
     ret = bdrv_flush(top);
     if (ret < 0) {
@@ -655,6 +685,7 @@ static int reopen_ro(ReopenSet *set, BlockDriverState *top, Error **errp)
         return ret;
     }
     reopen_set_mode(set);
+    reopen_bitmaps_set_readonly(set, true);
     bdrv_refresh_perms(top, NULL);
     /*
      * A file that cannot be opened read-only (write-only permissions)

@@ -337,6 +337,40 @@ START_TEST(test_reopen_top)
 }
 END_TEST
 
+/* Persistent bitmaps are stored when their node goes read-only. */
+START_TEST(test_reopen_bitmaps)
+{
+    BlockBackend *blk;
+    BlockDriverState *bs;
+    Error *err = NULL;
+    TestfmtBitmap *st;
+
+    testfmt_forget_bitmaps(NULL);
+    create_tf(top_path, 64 * KiB, NULL);
+    blk = open_top(BDRV_O_RDWR);
+    bs = blk_bs(blk);
+    ck_assert_int_eq(bdrv_dirty_bitmap_add(bs, "b", 4096, &err), 0);
+    /* Not while the BlockBackend may write: first a read-only user. */
+    blk_unref(blk);
+    blk = open_top(0);
+    bs = blk_bs(blk);
+    ck_assert_int_eq(bdrv_reopen_set_read_only(bs, false, &err), 0);
+    ck_assert_int_eq(bdrv_dirty_bitmap_clear(bs, "b", &err), 0);
+    st = testfmt_stored_bitmap(bdrv_get_filename(bdrv_file_node(bs)), "b");
+    ck_assert_ptr_nonnull(st);
+    st->stores = 0;
+    ck_assert_int_eq(bdrv_reopen_set_read_only(bs, true, &err), 0);
+    ck_assert_int_eq(st->stores, 1);
+    ck_assert_int_eq(bdrv_dirty_bitmap_clear(bs, "b", &err), -EPERM);
+    error_free(err);
+    err = NULL;
+    blk_unref(blk);
+    /* Read-only at close: nothing more to store. */
+    ck_assert_int_eq(st->stores, 1);
+    testfmt_forget_bitmaps(NULL);
+}
+END_TEST
+
 /* force-share (-U) nodes stay read-only. */
 START_TEST(test_reopen_force_share)
 {
@@ -523,6 +557,7 @@ static Suite *block_graph_suite(void)
     tcase_add_test(tc, test_reopen_rw_open_fails);
     tcase_add_test(tc, test_reopen_top);
     tcase_add_test(tc, test_reopen_force_share);
+    tcase_add_test(tc, test_reopen_bitmaps);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("empty-amend");
