@@ -135,7 +135,11 @@ BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,
     BdrvDirtyBitmap *bm;
     int64_t size;
 
-    assert(granularity && IS_POWER_OF_2(granularity));
+    /* Formats pass granularities read from images: check, never assert. */
+    if (!granularity || !IS_POWER_OF_2(granularity)) {
+        error_setg(errp, "Granularity must be power of 2");
+        return NULL;
+    }
     if (name && bdrv_find_dirty_bitmap(bs, name)) {
         error_setg(errp, "Bitmap already exists: %s", name);
         return NULL;

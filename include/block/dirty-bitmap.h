@@ -33,7 +33,7 @@ typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
 /*
  * Creates an enabled, non-persistent bitmap over bs's current length, all
  * clean. name may be NULL (an anonymous bitmap, which the name-based
- * operations never see). granularity must be a power of two. Fails with
+ * operations never see). Fails with "Granularity must be power of 2",
  * "Bitmap already exists: NAME" or when memory for the bits runs out.
  */
 BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,

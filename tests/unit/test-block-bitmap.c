@@ -123,6 +123,11 @@ START_TEST(test_serialize)
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_null(bdrv_create_dirty_bitmap(bs, 512, "a", &err));
     expect_err(&err, "Bitmap already exists: a");
+    /* A granularity from a hostile image is an error, not a crash. */
+    ck_assert_ptr_null(bdrv_create_dirty_bitmap(bs, 3000, "c", &err));
+    expect_err(&err, "Granularity must be power of 2");
+    ck_assert_ptr_null(bdrv_create_dirty_bitmap(bs, 0, "c", &err));
+    expect_err(&err, "Granularity must be power of 2");
 
     /* Chunks 0, 3, 9 and 19 (the last): LSB first, as qcow2 stores them. */
     bdrv_set_dirty_bitmap(a, 0, 1);
