@@ -446,8 +446,9 @@ static bool fill_from_file(uint8_t *buf, int64_t len, const char *file)
         fprintf(stderr, "%s: file is empty\n", file);
         return false;
     }
-    for (done = n; done < len; done += n) {
-        memcpy(buf + done, buf, MIN((int64_t)n, len - done));
+    /* Doubling copies: buf[0, done) always holds whole repetitions. */
+    for (done = n; done < len; done += MIN(done, len - done)) {
+        memcpy(buf + done, buf, MIN(done, len - done));
     }
     return true;
 }

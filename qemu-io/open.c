@@ -193,6 +193,15 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
     } else {
         blk = blk_new_open(name, NULL, opts, flags, &err);
     }
+    /*
+     * qemu-io's user of the image asks for write access unless -r: a node
+     * that options made read-only (read-only=on) cannot grant it.
+     */
+    if (blk && (flags & BDRV_O_RDWR) && blk_is_read_only(blk)) {
+        error_setg(&err, "Block node is read-only");
+        blk_unref(blk);
+        blk = NULL;
+    }
     if (!blk) {
         error_reportf_err(err, "can't open%s%s: ", name ? " device " : "",
                           name ? name : "");

@@ -64,6 +64,8 @@ qio --image-opts -f raw -c length driver=raw,file.filename=t.raw
 qio --image-opts -c length
 qio --image-opts -U -c length driver=raw,file.filename=t.raw
 qio --image-opts -r -U -c length driver=raw,file.filename=t.raw
+qio --image-opts -c "read 0 1" driver=raw,file.filename=t.raw,read-only=on
+qio --image-opts -r -c "read 0 1" driver=raw,file.filename=t.raw,read-only=on
 qio --image-opts -r -U -c length \
     driver=raw,file.filename=t.raw,force-share=off
 

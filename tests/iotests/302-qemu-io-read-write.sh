@@ -27,6 +27,7 @@ python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)))' > bytes
 qio -f raw -c "write -s bytes 0 256" -c "read -v 0 256" t.raw
 printf hello > src
 io1 -c "write -s src 0 3" -c "write -s src 16 12" -c "read -v 0 32"
+io1 -c "write -s src 64k 64k" -c "read -v 131056 16"
 io1 -c "write -s nonexist 0 1" -c "write -s . 0 1" -c "write -s src 0 0"
 
 echo "== -C and -q"
