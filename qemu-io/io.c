@@ -22,8 +22,13 @@
 /* The largest request the block layer takes: INT_MAX rounded to sectors. */
 #define IO_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
 
-/* What an unread buffer holds, and what writes write without -P. */
-#define READ_FILL 0xab
+/*
+ * Read buffers are not filled: a request either fills all of them or
+ * fails, and an untouched buffer costs nothing even when huge (a read far
+ * past the end allocates its length before failing). Writes write 0xcd
+ * without -P.
+ */
+#define READ_FILL (-1)
 #define WRITE_FILL 0xcd
 
 /* ---- running one request ------------------------------------------------- */

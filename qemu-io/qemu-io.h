@@ -135,9 +135,8 @@ void dump_buffer(const void *buf, int64_t offset, int64_t len);
 int parse_pattern(const char *arg);
 
 /*
- * An I/O buffer of len bytes filled with pattern, or NULL with "Failed to
- * allocate ..."-style failure (huge lengths). Honours -m. Free with
- * qemu_io_free.
+ * An I/O buffer of len bytes filled with pattern (-1: left as allocated).
+ * Honours -m. Free with qemu_io_free.
  */
 void *qemu_io_alloc(BlockBackend *blk, size_t len, int pattern);
 void qemu_io_free(void *p);

@@ -188,7 +188,9 @@ void *qemu_io_alloc(BlockBackend *blk, size_t len, int pattern)
         len += MISALIGN_OFFSET;
     }
     buf = qemu_blockalign(len ? len : 1);
-    memset(buf, pattern, len);
+    if (pattern >= 0) {
+        memset(buf, pattern, len);
+    }
     if (qemuio_misalign) {
         buf += MISALIGN_OFFSET;
     }
