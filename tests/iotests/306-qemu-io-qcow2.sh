@@ -6,7 +6,7 @@
 # Each image is checked by the reference's qemu-img check.
 . "$(dirname "$0")/common.rc"
 . "$(dirname "$0")/common.qemu-io.rc"
-_require_io_format qcow2
+_require_format qcow2
 
 check() { ref_img check "$@" | grep -v "^Image end offset"; }
 
