@@ -43,7 +43,7 @@ static void usage(const char *name)
            "  -r, --read-only      open the image read-only\n"
            "  -s, --snapshot       write to a temporary overlay instead\n"
            "  -n, --nocache        bypass the host page cache (-t none)\n"
-           "  -C, --copy-on-read   copy data read from backing files\n"
+           "  -C, --copy-on-read   copy-on-read (refused: not supported)\n"
            "  -m, --misalign       use buffers that are only 512-aligned\n"
            "  -k, --native-aio     use Linux native AIO (-i native)\n"
            "  -i, --aio=MODE       AIO backend: threads, native or io_uring\n"

@@ -252,7 +252,7 @@ static void open_help(void)
            " first.\n"
            " -r, -- open read-only\n"
            " -s, -- send writes to a temporary overlay (snapshot)\n"
-           " -C, -- copy data read from backing files into the image\n"
+           " -C, -- copy-on-read (refused: not supported)\n"
            " -n, -- bypass the host page cache (-t none)\n"
            " -U, -- share the image with other users (no locks)\n"
            " -k, -- use Linux native AIO (same as -i native)\n"
