@@ -29,6 +29,7 @@ qio -c length nonexist
 qio -f raw -k -c length t.raw
 qio -f raw -U -c length t.raw
 qio -f raw -r -U -c "read 0 1" t.raw
+qio -f raw -r -C -c length t.raw
 qio_err -c length t.raw extra
 
 echo "== no image: commands that need one fail"
