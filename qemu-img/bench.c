@@ -41,12 +41,24 @@ typedef struct BenchState {
     bool flush_pending;         /* draining for a flush: issue nothing */
     CoQueue flush_queue;
     int running;
+    int ret;                    /* the first failure; stops the run */
 } BenchState;
 
-static void NORETURN bench_fail(const char *what, int ret)
+/* One of the depth request slots: its coroutine runs with this. */
+typedef struct BenchSlot {
+    BenchState *s;
+    uint8_t *buf;
+} BenchSlot;
+
+/* Reports the first failed request and makes every slot stop. */
+static void bench_fail(BenchState *s, const char *what, int ret)
 {
-    error_report("%s: %s", what, strerror(-ret));
-    exit(EXIT_FAILURE);
+    if (!s->ret) {
+        error_report("%s: %s", what, strerror(-ret));
+        s->ret = ret;
+    }
+    s->flush_pending = false;
+    qemu_co_queue_restart_all(&s->flush_queue);
 }
 
 static void coroutine_fn bench_co_flush(BenchState *s)
@@ -54,14 +66,15 @@ static void coroutine_fn bench_co_flush(BenchState *s)
     int ret = blk_co_flush(s->blk);
 
     if (ret < 0) {
-        bench_fail("Failed flush request", ret);
+        bench_fail(s, "Failed flush request", ret);
     }
 }
 
 static void coroutine_fn bench_co_worker(void *opaque)
 {
-    BenchState *s = opaque;
-    uint8_t *buf = qemu_blockalign(MAX(s->bufsize, 1));
+    BenchSlot *slot = opaque;
+    BenchState *s = slot->s;
+    uint8_t *buf = slot->buf;
     QEMUIOVector qiov;
 
     if (s->write) {
@@ -72,10 +85,10 @@ static void coroutine_fn bench_co_worker(void *opaque)
         bool flush_after;
         int ret;
 
-        while (s->flush_pending) {
+        while (s->flush_pending && !s->ret) {
             qemu_co_queue_wait(&s->flush_queue, NULL);
         }
-        if (s->issued >= s->count) {
+        if (s->issued >= s->count || s->ret) {
             break;
         }
         offset = s->offset;
@@ -99,20 +112,20 @@ static void coroutine_fn bench_co_worker(void *opaque)
         }
         s->in_flight--;
         if (ret < 0) {
-            bench_fail("Failed request", ret);
+            bench_fail(s, "Failed request", ret);
+            break;
         }
 
         if (flush_after && !s->drain) {
             bench_co_flush(s);
         }
-        if (s->flush_pending && s->in_flight == 0) {
+        if (s->flush_pending && s->in_flight == 0 && !s->ret) {
             /* The last request before the flush is done: flush, go on */
             bench_co_flush(s);
             s->flush_pending = false;
             qemu_co_queue_restart_all(&s->flush_queue);
         }
     }
-    qemu_vfree(buf);
     s->running--;
 }
 
@@ -145,7 +158,8 @@ int img_bench(int argc, char **argv)
     };
     const char *fmt = NULL, *filename;
     bool quiet = false, image_opts = false, force_share = false;
-    int depth = BENCH_DEFAULT_DEPTH, flags = 0, c, i;
+    int depth = BENCH_DEFAULT_DEPTH, flags = 0, c, i, nslots = 0;
+    BenchSlot *slots = NULL;
     int64_t offset = 0, step = 0, start;
     AioContext *ctx;
     int ret = 1;
@@ -297,22 +311,42 @@ int img_bench(int argc, char **argv)
         printf("Sending flush every %d requests\n", s.flush_interval);
     }
 
+    /* More slots than requests would only sit idle */
+    nslots = MIN(depth, s.count);
+    slots = xnew(BenchSlot, nslots);
+    for (i = 0; i < nslots; i++) {
+        slots[i].s = &s;
+        slots[i].buf = qemu_try_blockalign(MAX(s.bufsize, 1));
+        if (!slots[i].buf) {
+            error_report("Could not allocate %d request buffers of %d bytes",
+                         nslots, s.bufsize);
+            goto out;
+        }
+    }
+
     qemu_co_queue_init(&s.flush_queue);
     ctx = qemu_get_aio_context();
     start = get_clock_ns();
-    /* More slots than requests would only sit idle */
-    s.running = MIN(depth, s.count);
-    for (i = 0; i < MIN(depth, s.count); i++) {
-        qemu_coroutine_enter(qemu_coroutine_create(bench_co_worker, &s));
+    s.running = nslots;
+    for (i = 0; i < nslots; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(bench_co_worker,
+                                                   &slots[i]));
     }
     while (s.running > 0) {
         aio_poll(ctx, true);
+    }
+    if (s.ret < 0) {
+        goto out;
     }
     printf("Run completed in %3.3f seconds.\n",
            (double)(get_clock_ns() - start) / 1e9);
     ret = 0;
 
 out:
+    for (i = 0; i < nslots; i++) {
+        qemu_vfree(slots[i].buf);
+    }
+    free(slots);
     blk_unref(s.blk);
     return ret;
 }

@@ -196,7 +196,12 @@ int img_dd(int argc, char **argv)
         goto out;
     }
 
-    buf = qemu_blockalign(dd.bs);
+    buf = qemu_try_blockalign(dd.bs);
+    if (!buf) {
+        error_report("Could not allocate a block of %" PRId64 " bytes",
+                     dd.bs);
+        goto out;
+    }
     for (out_pos = 0; in_pos < size; ) {
         int64_t bytes = MIN(dd.bs, size - in_pos);
         int r;

@@ -68,6 +68,10 @@ img convert -o backing_file=x a.raw o.raw
 img convert -l snap a.raw o.raw
 img convert -l snapshot.name=x a.raw o.raw
 img convert -l snap a.raw b.raw o.raw
+img convert -l snapshot.bogus=1 a.raw o.raw
+img convert -l snapshot.bogus=1 -m 0 a.raw o.raw
+img convert -l snapshot.name=x,snapshot.bogus=1 x
+img convert -l snapshot.id=1,snapshot.name=x a.raw o.raw
 img convert -l snap nofile o.raw
 img convert -l snap -B x a.raw o.raw
 img convert -l snap --bitmaps a.raw o.raw

@@ -4,7 +4,8 @@
 . "$(dirname "$0")/common.rc"
 
 _bench() {
-    _run "$QEMU_IMG" bench "$@" | sed -e 's/in [0-9]*\.[0-9]* seconds/in T seconds/'
+    _run "$QEMU_IMG" bench "$@" |
+        sed -e 's/in [0-9]*\.[0-9]* seconds/in T seconds/'
 }
 
 img create -q -f raw a.raw 64M

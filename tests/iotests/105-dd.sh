@@ -67,11 +67,9 @@ img dd -f bogus if=a.raw of=o.raw
 img dd -O bogus if=a.raw of=o.raw
 img dd -O bogus if=nosuch of=o.raw
 img dd if=a.raw of=/nonexist/o.raw
-img dd if= of=o.raw
 img dd if=a.raw of=
 img dd -x if=a.raw of=o.raw
 img dd -o x if=a.raw of=o.raw
 img dd -O
 img dd --image-opts -f raw if=driver=raw,file.filename=a.raw of=o.raw
-img dd --image-opts if=a.raw of=o.raw
 ls o.raw 2>&1 | _filter
