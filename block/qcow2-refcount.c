@@ -662,14 +662,15 @@ fail:
 
 int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
                                                int64_t cluster_index,
-                                               uint64_t addend, bool decrease)
+                                               uint64_t addend, bool decrease,
+                                               Qcow2DiscardType type)
 {
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
     do {
         ret = update_refcount(bs, cluster_index << s->cluster_bits, 1, addend,
-                              decrease, QCOW2_DISCARD_NEVER);
+                              decrease, type);
     } while (ret == -EAGAIN);
     return ret;
 }

@@ -2227,6 +2227,45 @@ static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
     return spec;
 }
 
+typedef struct Qcow2MakeEmptyCo {
+    BlockDriverState *bs;
+    int ret;
+    bool done;
+} Qcow2MakeEmptyCo;
+
+static void coroutine_fn make_empty_entry(void *opaque)
+{
+    Qcow2MakeEmptyCo *m = opaque;
+    BlockDriverState *bs = m->bs;
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t len = ROUND_UP((uint64_t)bs->total_sectors * BDRV_SECTOR_SIZE,
+                            s->cluster_size);
+    int ret;
+
+    ret = compress_drain(bs);
+    if (ret == 0) {
+        qemu_co_mutex_lock(&s->lock);
+        /* Unallocated, not zero: the backing file shows through again. */
+        ret = qcow2_cluster_discard(bs, 0, len, QCOW2_DISCARD_SNAPSHOT,
+                                    true);
+        if (ret == 0) {
+            ret = qcow2_flush_caches(bs);
+        }
+        qemu_co_mutex_unlock(&s->lock);
+    }
+    m->ret = ret;
+    m->done = true;
+}
+
+/* Empties the image after a commit: every cluster unallocated. */
+static int qcow2_make_empty(BlockDriverState *bs)
+{
+    Qcow2MakeEmptyCo m = { bs, 0, false };
+
+    bdrv_run_co(make_empty_entry, &m, &m.done);
+    return m.ret;
+}
+
 static int qcow2_has_zero_init(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -3217,9 +3256,11 @@ const BlockDriver bdrv_qcow2 = {
     .bdrv_measure = qcow2_measure,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
+    .bdrv_make_empty = qcow2_make_empty,
 
     .bdrv_snapshot_create = qcow2_snapshot_create,
     .bdrv_snapshot_goto = qcow2_snapshot_goto,
     .bdrv_snapshot_delete = qcow2_snapshot_delete,
     .bdrv_snapshot_list = qcow2_snapshot_list,
+    .bdrv_snapshot_load_tmp = qcow2_snapshot_load_tmp,
 };

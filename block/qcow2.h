@@ -446,7 +446,8 @@ void qcow2_refcount_close(BlockDriverState *bs);
 int qcow2_get_refcount(BlockDriverState *bs, int64_t cluster_index,
                        uint64_t *refcount);
 int qcow2_update_cluster_refcount(BlockDriverState *bs, int64_t cluster_index,
-                                  uint64_t addend, bool decrease);
+                                  uint64_t addend, bool decrease,
+                                  Qcow2DiscardType type);
 /* Allocates size bytes of clusters (refcount 1); host offset or -errno. */
 int64_t qcow2_alloc_clusters(BlockDriverState *bs, uint64_t size);
 /*
@@ -530,13 +531,14 @@ int qcow2_get_l2_slice(BlockDriverState *bs, uint64_t offset,
 
 int qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
 void qcow2_free_snapshots(BlockDriverState *bs);
-int qcow2_write_snapshots(BlockDriverState *bs);
 int qcow2_snapshot_create(BlockDriverState *bs, QEMUSnapshotInfo *sn_info);
 int qcow2_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
                         Error **errp);
 int qcow2_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
                           const char *name, Error **errp);
 int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **psn_tab);
+int qcow2_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                            const char *name, Error **errp);
 
 /* ---- qcow2-cache.c ---------------------------------------------------- */
 
