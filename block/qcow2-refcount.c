@@ -1418,10 +1418,18 @@ static int calculate_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
         if (cluster >= cs->nb_clusters) {
             int64_t nb;
 
-            if (!(fix & BDRV_FIX_ERRORS)) {
+            /*
+             * Growing the file to reach the block is only sane when it is
+             * close by; a wild offset is just corruption (rebuilt).
+             */
+            if (!(fix & BDRV_FIX_ERRORS) ||
+                cluster - cs->nb_clusters > s->refcount_block_size) {
                 fprintf(stderr, "ERROR refcount block %" PRId64 " is outside "
                         "image\n", i);
                 res->corruptions++;
+                if (fix & BDRV_FIX_ERRORS) {
+                    *rebuild = true;
+                }
                 continue;
             }
             /* Make the file cover the block, then count it as usual. */

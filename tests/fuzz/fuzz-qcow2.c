@@ -1,9 +1,11 @@
 /*
  * A hostile qcow2 image: the input bytes are the image file (a memfd,
  * opened through /proc/self/fd with the file protocol). It is opened
- * read-only without its backing file, described, read at spread offsets,
- * walked with block status and checked. Nothing may crash, hang, or read
- * or allocate without bound; errors are fine.
+ * without its backing file, described, read at spread offsets, walked with
+ * block status and checked; when the last input byte is odd it is opened
+ * read-write (a dirty image is repaired on open), written, and repaired
+ * with check -r all. Nothing may crash, hang, or read or allocate without
+ * bound; errors are fine.
  */
 #include "config-host.h"
 
@@ -27,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     BlockDriverState *bs;
     Error *err = NULL;
     char path[64];
+    bool rw;
     int fd;
     QDict *info;
     BdrvCheckResult res;
@@ -51,8 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
+    rw = size > 0 && (data[size - 1] & 1);
     blk = blk_new_open(path, "qcow2", NULL,
-                       BDRV_O_NO_BACKING | BDRV_O_FORCE_SHARE, &err);
+                       BDRV_O_NO_BACKING |
+                       (rw ? BDRV_O_RDWR : BDRV_O_FORCE_SHARE), &err);
     if (!blk) {
         error_free(err);
         close(fd);
@@ -92,10 +97,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             offset += pnum;
         }
     }
-    qemu_vfree(buf);
 
     memset(&res, 0, sizeof(res));
     bdrv_check(bs, &res, 0);
+    if (rw && len > 0) {
+        /* Writes into whatever the tables say, then a full repair. */
+        memset(buf, 0x5a, READ_SIZE);
+        blk_pwrite(blk, 0, MIN(READ_SIZE, len), buf, 0);
+        blk_pwrite(blk, len / 2, MIN(4096, len - len / 2), buf, 0);
+        blk_pwrite_zeroes(blk, 0, MIN(READ_SIZE, len), BDRV_REQ_MAY_UNMAP);
+        memset(&res, 0, sizeof(res));
+        bdrv_check(bs, &res, BDRV_FIX_LEAKS | BDRV_FIX_ERRORS);
+    }
+    qemu_vfree(buf);
 
     blk_unref(blk);
     close(fd);
