@@ -1723,7 +1723,12 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
         }
     }
 
-    cs.refcounts = xcalloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
+    /* One counter per cluster of the file: fail cleanly if too many. */
+    cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
+    if (!cs.refcounts) {
+        res->check_errors++;
+        return -ENOMEM;
+    }
     ret = calculate_refcounts(bs, res, fix, &rebuild, &cs);
     if (ret < 0) {
         goto fail;
@@ -1747,9 +1752,20 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
         res->corruptions_fixed += old_res.corruptions;
 
         /* The old structure is now unreferenced: reclaim it quietly. */
-        cs.nb_clusters = size_to_clusters(s, bdrv_co_getlength(bs->file->bs));
-        cs.refcounts = xrealloc(cs.refcounts,
-                                MAX(cs.nb_clusters, 1) * sizeof(uint32_t));
+        size = bdrv_co_getlength(bs->file->bs);
+        if (size < 0 || size_to_clusters(s, size) > INT_MAX) {
+            res->check_errors++;
+            ret = size < 0 ? size : -EFBIG;
+            goto fail;
+        }
+        free(cs.refcounts);
+        cs.nb_clusters = size_to_clusters(s, size);
+        cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
+        if (!cs.refcounts) {
+            res->check_errors++;
+            ret = -ENOMEM;
+            goto fail;
+        }
         {
             BdrvCheckResult tmp = *res;
 
