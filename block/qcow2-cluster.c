@@ -85,6 +85,18 @@ int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
 
     l1_start_index = ROUND_DOWN(l1_index, L1_ENTRIES_PER_SECTOR);
     n = MIN(L1_ENTRIES_PER_SECTOR, s->l1_size - l1_start_index);
+    {
+        /* A table outside the file is corrupt metadata: never extend it. */
+        int64_t file_len = bdrv_co_getlength(bs->file->bs);
+
+        if (file_len < 0 || s->l1_table_offset +
+            8 * (uint64_t)(l1_start_index + n) > (uint64_t)file_len) {
+            qcow2_signal_corruption(bs, true, -1, -1, "L1 table offset %#"
+                                    PRIx64 " lies outside the image file",
+                                    s->l1_table_offset);
+            return -EIO;
+        }
+    }
     for (i = 0; i < n; i++) {
         buf[i] = cpu_to_be64(s->l1_table[l1_start_index + i]);
     }

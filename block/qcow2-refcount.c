@@ -299,6 +299,18 @@ static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
     }
 
     if (refcount_table_index < s->refcount_table_size) {
+        /* A table outside the file is corrupt metadata: never extend it. */
+        int64_t file_len = bdrv_co_getlength(bs->file->bs);
+
+        if (file_len < 0 || s->refcount_table_offset +
+            (refcount_table_index + 1) * sizeof(uint64_t) >
+            (uint64_t)file_len) {
+            qcow2_signal_corruption(bs, true, -1, -1, "Refcount table offset "
+                                    "%#" PRIx64 " lies outside the image "
+                                    "file", s->refcount_table_offset);
+            ret = -EIO;
+            goto fail;
+        }
         data64 = cpu_to_be64(new_block);
         ret = bdrv_co_pwrite(bs->file, s->refcount_table_offset +
                              refcount_table_index * sizeof(uint64_t),
@@ -923,7 +935,7 @@ enum {
 };
 
 typedef struct CheckState {
-    uint32_t *refcounts;        /* computed references per cluster */
+    uint16_t *refcounts;        /* computed references per cluster */
     int64_t nb_clusters;
 } CheckState;
 
@@ -949,7 +961,7 @@ static int inc_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
             res->corruptions++;
             return 0;
         }
-        if (cs->refcounts[k] == UINT32_MAX) {
+        if (cs->refcounts[k] == UINT16_MAX) {
             fprintf(stderr, "ERROR: overflow cluster offset=%#" PRIx64 "\n",
                     cluster_offset);
             res->corruptions++;
@@ -1339,7 +1351,7 @@ static int calculate_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
     int64_t i;
     int ret;
 
-    memset(cs->refcounts, 0, cs->nb_clusters * sizeof(uint32_t));
+    memset(cs->refcounts, 0, cs->nb_clusters * sizeof(uint16_t));
 
     /* header */
     inc_refcounts(bs, res, cs, 0, s->cluster_size);
@@ -1441,16 +1453,16 @@ static int calculate_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
                 res->check_errors++;
                 continue;
             }
-            cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint32_t));
+            cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint16_t));
             memset(cs->refcounts + cs->nb_clusters, 0,
-                   (nb - cs->nb_clusters) * sizeof(uint32_t));
+                   (nb - cs->nb_clusters) * sizeof(uint16_t));
             cs->nb_clusters = nb;
             res->corruptions_fixed++;
         }
         inc_refcounts(bs, res, cs, offset, s->cluster_size);
         if (cs->refcounts[cluster] != 1) {
-            fprintf(stderr, "ERROR refcount block %" PRId64 " refcount=%"
-                    PRIu32 "\n", i, cs->refcounts[cluster]);
+            fprintf(stderr, "ERROR refcount block %" PRId64 " refcount=%d\n",
+                    i, cs->refcounts[cluster]);
             res->corruptions++;
             *rebuild = true;
         }
@@ -1543,9 +1555,9 @@ static int64_t imrt_alloc(CheckState *cs, int64_t *first_free, int64_t n)
     if (start + n > cs->nb_clusters) {
         int64_t nb = start + n;
 
-        cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint32_t));
+        cs->refcounts = xrealloc(cs->refcounts, nb * sizeof(uint16_t));
         memset(cs->refcounts + cs->nb_clusters, 0,
-               (nb - cs->nb_clusters) * sizeof(uint32_t));
+               (nb - cs->nb_clusters) * sizeof(uint16_t));
         cs->nb_clusters = nb;
     }
     for (k = 0; k < n; k++) {
@@ -1724,7 +1736,7 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
     }
 
     /* One counter per cluster of the file: fail cleanly if too many. */
-    cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
+    cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint16_t));
     if (!cs.refcounts) {
         res->check_errors++;
         return -ENOMEM;
@@ -1760,7 +1772,7 @@ int coroutine_fn qcow2_check_refcounts(BlockDriverState *bs,
         }
         free(cs.refcounts);
         cs.nb_clusters = size_to_clusters(s, size);
-        cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint32_t));
+        cs.refcounts = calloc(MAX(cs.nb_clusters, 1), sizeof(uint16_t));
         if (!cs.refcounts) {
             res->check_errors++;
             ret = -ENOMEM;
