@@ -17,10 +17,61 @@
 #include <zstd_errors.h>
 #endif
 
+#include <pthread.h>
+
 #include "util/thread-pool.h"
 #include "qcow2.h"
 
 #define ZLIB_WINDOW_BITS (-12)
+
+/*
+ * Each worker thread keeps its compression contexts: setting one up costs
+ * more than compressing a small cluster. Reset between uses, they give the
+ * same bytes as fresh ones. Freed when the thread exits.
+ */
+typedef struct CompressContexts {
+    z_stream deflate;
+    bool deflate_ready;
+#ifdef CONFIG_ZSTD
+    ZSTD_CCtx *zstd_c;
+    ZSTD_DCtx *zstd_d;
+#endif
+} CompressContexts;
+
+static pthread_key_t contexts_key;
+static pthread_once_t contexts_once = PTHREAD_ONCE_INIT;
+
+static void contexts_free(void *opaque)
+{
+    CompressContexts *c = opaque;
+
+    if (c->deflate_ready) {
+        deflateEnd(&c->deflate);
+    }
+#ifdef CONFIG_ZSTD
+    ZSTD_freeCCtx(c->zstd_c);
+    ZSTD_freeDCtx(c->zstd_d);
+#endif
+    free(c);
+}
+
+static void contexts_key_init(void)
+{
+    pthread_key_create(&contexts_key, contexts_free);
+}
+
+static CompressContexts *thread_contexts(void)
+{
+    CompressContexts *c;
+
+    pthread_once(&contexts_once, contexts_key_init);
+    c = pthread_getspecific(contexts_key);
+    if (!c) {
+        c = xzalloc(sizeof(*c));
+        pthread_setspecific(contexts_key, c);
+    }
+    return c;
+}
 
 typedef struct Qcow2CompressData {
     void *dest;
@@ -35,26 +86,31 @@ typedef struct Qcow2CompressData {
 static ssize_t zlib_compress(void *dest, size_t dest_size, const void *src,
                              size_t src_size)
 {
-    z_stream strm;
+    CompressContexts *c = thread_contexts();
+    z_stream *strm = &c->deflate;
     ssize_t ret;
 
-    memset(&strm, 0, sizeof(strm));
-    if (deflateInit2(&strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
-                     ZLIB_WINDOW_BITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (!c->deflate_ready) {
+        memset(strm, 0, sizeof(*strm));
+        if (deflateInit2(strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+                         ZLIB_WINDOW_BITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+            return -EIO;
+        }
+        c->deflate_ready = true;
+    } else if (deflateReset(strm) != Z_OK) {
         return -EIO;
     }
-    strm.avail_in = src_size;
-    strm.next_in = (Bytef *)src;
-    strm.avail_out = dest_size;
-    strm.next_out = dest;
+    strm->avail_in = src_size;
+    strm->next_in = (Bytef *)src;
+    strm->avail_out = dest_size;
+    strm->next_out = dest;
 
-    ret = deflate(&strm, Z_FINISH);
+    ret = deflate(strm, Z_FINISH);
     if (ret == Z_STREAM_END) {
-        ret = dest_size - strm.avail_out;
+        ret = dest_size - strm->avail_out;
     } else {
         ret = (ret == Z_OK || ret == Z_BUF_ERROR) ? -ENOMEM : -EIO;
     }
-    deflateEnd(&strm);
     return ret;
 }
 
@@ -87,15 +143,22 @@ static ssize_t zlib_decompress(void *dest, size_t dest_size, const void *src,
 static ssize_t zstd_compress(void *dest, size_t dest_size, const void *src,
                              size_t src_size)
 {
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    CompressContexts *c = thread_contexts();
     ZSTD_inBuffer input = { src, src_size, 0 };
     ZSTD_outBuffer output = { dest, dest_size, 0 };
+    ZSTD_CCtx *cctx;
     size_t zret;
     ssize_t ret;
 
-    if (!cctx) {
-        return -EIO;
+    if (!c->zstd_c) {
+        c->zstd_c = ZSTD_createCCtx();
+        if (!c->zstd_c) {
+            return -EIO;
+        }
+    } else {
+        ZSTD_CCtx_reset(c->zstd_c, ZSTD_reset_session_only);
     }
+    cctx = c->zstd_c;
     /*
      * One frame with the content size left out, as the reference writes
      * it; compressStream2 with ZSTD_e_end finishes in one call when the
@@ -110,22 +173,32 @@ static ssize_t zstd_compress(void *dest, size_t dest_size, const void *src,
     } else {
         ret = output.pos;
     }
-    ZSTD_freeCCtx(cctx);
+    if (ret < 0) {
+        /* Whatever state the failure left: start clean next time. */
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+    }
     return ret;
 }
 
 static ssize_t zstd_decompress(void *dest, size_t dest_size, const void *src,
                                size_t src_size)
 {
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    CompressContexts *c = thread_contexts();
     ZSTD_inBuffer input = { src, src_size, 0 };
     ZSTD_outBuffer output = { dest, dest_size, 0 };
+    ZSTD_DCtx *dctx;
     ssize_t ret = 0;
     size_t zret;
 
-    if (!dctx) {
-        return -EIO;
+    if (!c->zstd_d) {
+        c->zstd_d = ZSTD_createDCtx();
+        if (!c->zstd_d) {
+            return -EIO;
+        }
+    } else {
+        ZSTD_DCtx_reset(c->zstd_d, ZSTD_reset_session_only);
     }
+    dctx = c->zstd_d;
     /*
      * The compressed data may be followed by garbage up to the sector end;
      * stop as soon as the cluster is complete.
@@ -145,7 +218,6 @@ static ssize_t zstd_decompress(void *dest, size_t dest_size, const void *src,
             break;
         }
     }
-    ZSTD_freeDCtx(dctx);
     return ret;
 }
 #endif
