@@ -11,6 +11,7 @@
 
 #include "block/block_int.h"
 #include "util/bswap.h"
+#include "util/cutils.h"
 #include "util/option.h"
 #include "util/thread-pool.h"
 #include "lib/test-block.h"
@@ -825,6 +826,64 @@ START_TEST(test_resize)
 }
 END_TEST
 
+/* ---- internal snapshots ------------------------------------------------ */
+
+START_TEST(test_snapshots)
+{
+    int64_t size = 4 * MiB;
+    uint8_t *model_a = xzalloc(size), *model_b;
+    QEMUSnapshotInfo sn, *list = NULL;
+    BlockBackend *blk;
+    Error *err = NULL;
+    BlockDriverState *bs;
+
+    create_image(MEM_NAME, size, "cluster_size=4k");
+    blk = open_image(MEM_NAME, NULL);
+    bs = blk_bs(blk);
+    model_write(blk, model_a, 0, 300000, 1);
+    model_write(blk, model_a, 2 * MiB, 5000, 2);
+
+    memset(&sn, 0, sizeof(sn));
+    pstrcpy(sn.name, sizeof(sn.name), "first");
+    ck_assert_int_eq(bdrv_snapshot_create(bs, &sn), 0);
+    ck_assert_str_eq(sn.id_str, "1");
+    assert_clean(blk);
+
+    /* Writes after the snapshot copy the shared clusters. */
+    model_b = xmalloc(size);
+    memcpy(model_b, model_a, size);
+    model_write(blk, model_b, 1000, 10000, 3);
+    model_write(blk, model_b, 3 * MiB, 4096, 4);
+    verify_model(blk, model_b, 0, size);
+    assert_clean(blk);
+
+    ck_assert_int_eq(bdrv_snapshot_list(bs, &list), 1);
+    ck_assert_str_eq(list[0].name, "first");
+    free(list);
+
+    /* Back to the snapshot, then delete it: the data stays. */
+    ck_assert_int_eq(bdrv_snapshot_goto(bs, "first", &err), 0);
+    verify_model(blk, model_a, 0, size);
+    assert_clean(blk);
+    ck_assert_int_lt(bdrv_snapshot_goto(bs, "nosuch", &err), 0);
+    ck_assert_str_eq(error_get_pretty(err), "Failed to load snapshot: No such "
+                     "file or directory");
+    error_free(err);
+    err = NULL;
+    ck_assert_int_eq(bdrv_snapshot_delete(bs, "1", "first", &err), 0);
+    ck_assert_int_eq(bdrv_snapshot_list(bs, &list), 0);
+    verify_model(blk, model_a, 0, size);
+    assert_clean(blk);
+    /* Everything is the active image's again: writes go in place. */
+    model_write(blk, model_a, 0, 4096, 5);
+    verify_model(blk, model_a, 0, size);
+    assert_clean(blk);
+    blk_unref(blk);
+    free(model_a);
+    free(model_b);
+}
+END_TEST
+
 static Suite *qcow2_suite(void)
 {
     Suite *s = suite_create("qcow2");
@@ -875,6 +934,11 @@ static Suite *qcow2_suite(void)
     tcase_add_test(tc, test_check_repair);
     tcase_add_test(tc, test_corruption_on_io);
     tcase_add_test(tc, test_hostile_headers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("snapshot");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_snapshots);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("resize");
