@@ -1558,7 +1558,7 @@ static int compress_max_jobs(void)
     if (!max) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        max = MAX(4, MIN(64, 2 * (n > 0 ? n : 1)));
+        max = MAX(8, MIN(64, 4 * (n > 0 ? n : 1)));
     }
     return max;
 }
