@@ -209,7 +209,7 @@ fail:
     return ret;
 }
 
-/* ---- L2 slices ------------------------------------------------------------ */
+/* ---- L2 slices ----------------------------------------------------------- */
 
 static int coroutine_fn l2_load(BlockDriverState *bs, uint64_t offset,
                                 uint64_t l2_offset, uint64_t **l2_slice)

@@ -493,7 +493,7 @@ START_TEST(test_subclusters)
 }
 END_TEST
 
-/* ---- compressed clusters -------------------------------------------------- */
+/* ---- compressed clusters -------------------------------------------------*/
 
 START_TEST(test_compressed)
 {
@@ -541,7 +541,7 @@ START_TEST(test_compressed)
 }
 END_TEST
 
-/* ---- backing files -------------------------------------------------------- */
+/* ---- backing files -------------------------------------------------------*/
 
 START_TEST(test_backing_cow)
 {
@@ -653,7 +653,7 @@ START_TEST(test_crash_consistency)
 }
 END_TEST
 
-/* ---- check, repair, corruption -------------------------------------------- */
+/* ---- check, repair, corruption -------------------------------------------*/
 
 START_TEST(test_check_repair)
 {
