@@ -545,7 +545,7 @@ out:
     return ret;
 }
 
-/* ---- refcount updates ----------------------------------------------------- */
+/* ---- refcount updates ---------------------------------------------- */
 
 /*
  * Tells the file that freed clusters hold nothing (when the open options
