@@ -278,21 +278,28 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
         }
     }
     n = s->status_end - s->next;
-    if (s->status == CONVERT_DATA) {
+    *status = s->status;
+    if (*status == CONVERT_DATA) {
         n = MIN(n, s->buf_size);
-        if (s->compressed && s->cluster_size) {
-            /* Compressed clusters are written whole */
-            int64_t end = ROUND_DOWN(s->next + n, s->cluster_size);
+    }
+    if (s->compressed && s->cluster_size) {
+        /*
+         * Compressed clusters are written whole: a run shorter than a
+         * cluster is copied as part of one, longer ones stop at a cluster
+         * boundary.
+         */
+        int64_t left = s->src_cur_start + s->src_len[s->src_cur] - s->next;
 
-            if (end > s->next) {
-                n = end - s->next;
-            }
+        if (n < s->cluster_size) {
+            n = MIN(s->cluster_size, left);
+            *status = CONVERT_DATA;
+        } else {
+            n = ROUND_DOWN(n, s->cluster_size);
         }
     }
     *offset = s->next;
     *src_idx = s->src_cur;
     *src_off = s->next - s->src_cur_start;
-    *status = s->status;
     s->next += n;
     return n;
 }
