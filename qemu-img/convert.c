@@ -616,7 +616,7 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
                                  const char *options, int64_t size,
                                  const char *backing, const char *backing_fmt,
                                  bool compress, bool bitmaps,
-                                 const char *src_fmt)
+                                 const char *src_fmt, bool *has_backing)
 {
     BlockDriver *proto_drv;
     QemuOptsList *create_opts;
@@ -664,6 +664,12 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
             goto out;
         }
         qemu_opt_set(opts, "backing_fmt", backing_fmt, NULL);
+    }
+    /* -B and -F, or the same given with -o */
+    *has_backing = qemu_opt_get(opts, "backing_file") != NULL;
+    if (*has_backing && !qemu_opt_get(opts, "backing_fmt")) {
+        error_report("Use of backing file requires explicit backing format");
+        goto out;
     }
     if (compress && !format_supports_compression(out_fmt)) {
         error_report("Compression not supported for this file format");
@@ -963,8 +969,8 @@ int img_convert(int argc, char **argv)
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
                                   bitmaps,
-                                  bdrv_get_format_name(blk_bs(s.src[0])))
-            < 0) {
+                                  bdrv_get_format_name(blk_bs(s.src[0])),
+                                  &s.target_has_backing) < 0) {
             goto out;
         }
     } else if (bitmaps &&
@@ -974,10 +980,12 @@ int img_convert(int argc, char **argv)
         goto out;
     }
 
-    /* The target's backing file is not needed: we only write to it */
+    /*
+     * The target opens with its backing chain, as the reference's does: a
+     * missing backing file fails here.
+     */
     s.target = img_open(tgt_image_opts, out_filename,
-                        tgt_image_opts ? NULL : out_fmt,
-                        flags | (skip_create ? 0 : BDRV_O_NO_BACKING), NULL,
+                        tgt_image_opts ? NULL : out_fmt, flags, NULL,
                         flags & BDRV_O_WRITETHROUGH, quiet, false);
     if (!s.target) {
         goto out;
@@ -1014,7 +1022,6 @@ int img_convert(int argc, char **argv)
         }
         s.has_zero_init = target_is_zero;
     } else {
-        s.target_has_backing = out_baseimg != NULL;
         s.has_zero_init = min_sparse && !s.target_has_backing &&
                           bdrv_has_zero_init(blk_bs(s.target));
     }
