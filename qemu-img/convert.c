@@ -174,11 +174,12 @@ static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
  */
 static int64_t convert_sparse_run(const uint8_t *buf, int64_t bytes,
                                   int64_t offset, int64_t min, int64_t align,
-                                  bool *is_data)
+                                  bool *is_data, int64_t *next_zero)
 {
     int64_t used, checked, len;
     bool data;
 
+    *next_zero = 0;
     if (bytes < min) {
         min = bytes;
     }
@@ -195,6 +196,11 @@ static int64_t convert_sparse_run(const uint8_t *buf, int64_t bytes,
         if (data) {
             used = checked;
         } else if (len >= min) {
+            /*
+             * Runs alternate, so this zero run starts at 'used' and is the
+             * next piece: hand it over rather than scan it again.
+             */
+            *next_zero = len;
             break;
         }
     }
@@ -376,6 +382,7 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
                                          ConvertStatus status)
 {
     QEMUIOVector qiov;
+    int64_t next_zero = 0;
     int ret = 0;
 
     if (status == CONVERT_BACKING) {
@@ -400,9 +407,13 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
         int64_t len = bytes;
         bool is_data = true;
 
-        if (s->scan_zeroes) {
+        if (next_zero) {
+            len = next_zero;
+            is_data = false;
+            next_zero = 0;
+        } else if (s->scan_zeroes) {
             len = convert_sparse_run(buf, bytes, offset, s->min_sparse,
-                                     s->alignment, &is_data);
+                                     s->alignment, &is_data, &next_zero);
         }
         if (is_data) {
             qemu_iovec_init_buf(&qiov, buf, len);
