@@ -11,6 +11,10 @@
  *  - Reads run in parallel; writes go out in order unless -W is given.
  *    Every request is asynchronous, so the event loop batches the workers'
  *    requests into one io_uring submission per loop turn.
+ *  - The cost is the kernel's copying (page cache to buffer, buffer to page
+ *    cache). Buffered source reads go to the thread pool so that their
+ *    copies run on another core while this thread scans and writes; the
+ *    writes stay on io_uring (ext4 serialises writers to one file anyway).
  *
  * Where the target's bytes and holes must match the reference's output image,
  * the chunking (block status runs capped at 2 MiB) and the zero-run rules
