@@ -37,7 +37,9 @@ static int print_amend_option_help(const char *format)
 static void amend_status_cb(BlockDriverState *bs, int64_t offset,
                             int64_t total_work_size, void *opaque)
 {
-    qemu_progress_print(100.f * offset / total_work_size, 0);
+    if (total_work_size > 0) {
+        qemu_progress_print(100.f * offset / total_work_size, 0);
+    }
 }
 
 int img_amend(int argc, char **argv)

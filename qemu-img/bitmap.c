@@ -144,15 +144,17 @@ int img_bitmap(int argc, char **argv)
     filename = argv[optind];
     bitmap = argv[optind + 1];
 
-    blk = img_open(image_opts, filename, fmt, BDRV_O_RDWR, NULL, false,
-                   false, false);
+    /* Bitmaps live in the image itself: its backing file is not opened. */
+    blk = img_open(image_opts, filename, fmt,
+                   BDRV_O_RDWR | BDRV_O_NO_BACKING, NULL, false, false,
+                   false);
     if (!blk) {
         goto out;
     }
     bs = blk_bs(blk);
     if (src_filename) {
-        src = img_open(false, src_filename, src_fmt, 0, NULL, false, false,
-                       false);
+        src = img_open(false, src_filename, src_fmt, BDRV_O_NO_BACKING,
+                       NULL, false, false, false);
         if (!src) {
             goto out;
         }
@@ -168,6 +170,11 @@ int img_bitmap(int argc, char **argv)
         switch (actions[i].act) {
         case BITMAP_ADD:
             /* Checked before the format is asked, as the reference does. */
+            if (!bitmap[0]) {
+                error_setg(&err, "Bitmap name cannot be empty");
+                r = -EINVAL;
+                break;
+            }
             if (granularity && (granularity < 512 || granularity > UINT32_MAX
                                 || !IS_POWER_OF_2(granularity))) {
                 error_setg(&err, "Granularity must be power of 2 and at "

@@ -86,3 +86,27 @@ WEAK int bdrv_dirty_bitmap_merge(BlockDriverState *bs, const char *name,
 {
     return bitmap_not_found(name, errp);
 }
+
+/* Finds the snapshot but cannot load it: answers as the reference would. */
+WEAK int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                                const char *name, Error **errp)
+{
+    QEMUSnapshotInfo *sn_tab = NULL;
+    int nb, i;
+    bool found = false;
+
+    nb = bdrv_snapshot_list(bs, &sn_tab);
+    for (i = 0; i < nb && !found; i++) {
+        found = (!snapshot_id || !strcmp(sn_tab[i].id_str, snapshot_id)) &&
+                (!name || !strcmp(sn_tab[i].name, name));
+    }
+    free(sn_tab);
+    if (nb >= 0 && !found) {
+        error_setg(errp, "Can't find snapshot");
+        return -ENOENT;
+    }
+    error_setg(errp, "Block format '%s' used by device '' does not support "
+               "temporarily loading internal snapshots",
+               bdrv_get_format_name(bs));
+    return -ENOTSUP;
+}

@@ -305,14 +305,14 @@ int img_commit(int argc, char **argv)
     }
 
     qemu_progress_print(100.f, 0);
-    qemu_progress_end();
-    qprintf(quiet, "Image committed.\n");
     ret = 0;
-    goto done;
 
 out:
+    /* The progress line ends before the verdict is printed. */
     qemu_progress_end();
-done:
+    if (ret == 0) {
+        qprintf(quiet, "Image committed.\n");
+    }
     if (base_blk) {
         blk_unref(base_blk);
     }

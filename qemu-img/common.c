@@ -66,7 +66,7 @@ bool parse_output_format(const char *arg, OutputFormat *ofmt)
     return true;
 }
 
-/* ---- --object secret ------------------------------------------------------ */
+/* ---- --object secret ----------------------------------------------------- */
 
 /*
  * Secrets given with --object, looked up by id (encrypt.key-secret=...).
@@ -200,19 +200,25 @@ static char *read_secret_file(const char *filename, size_t *len,
     return strbuf_detach(&sb);
 }
 
-/* Splits off the next comma-separated element (",," is a literal comma). */
-static const char *next_element(const char *p, StrBuf *elem)
+/*
+ * Splits off the next comma-separated element (",," is a literal comma)
+ * into elem; *raw_end is where its raw text ends. Returns what follows.
+ */
+static const char *next_element(const char *p, StrBuf *elem,
+                                const char **raw_end)
 {
     strbuf_reset(elem);
     while (*p) {
         if (*p == ',') {
             if (p[1] != ',') {
+                *raw_end = p;
                 return p + 1;
             }
             p++;
         }
         strbuf_addch(elem, *p++);
     }
+    *raw_end = p;
     return p;
 }
 
@@ -222,48 +228,59 @@ static bool is_help_word(const char *s)
 }
 
 /*
- * "help" as the type lists the object types; a bare "help" among the
- * parameters lists the type's properties. Returns true if help was asked.
+ * Takes the bare "help" (or "?") parameters out of optarg, which keyval
+ * syntax would reject, into *help. A leading bare word is the type and
+ * stays. Returns the rest, to be parsed; free it.
  */
-static bool object_help(const char *optarg)
+static char *object_strip_help(const char *optarg, bool *type_help,
+                               bool *help)
 {
-    StrBuf elem = STRBUF_INIT;
-    const char *p = optarg;
-    bool first = true, type_help = false, prop_help = false;
-    bool is_secret = false;
+    StrBuf elem = STRBUF_INIT, rest = STRBUF_INIT;
+    const char *p = optarg, *start, *end;
+    bool first = true;
 
     strbuf_init(&elem);
+    strbuf_init(&rest);
+    *help = false;
+    *type_help = false;
     while (*p) {
-        p = next_element(p, &elem);
-        if (first && !strchr(elem.buf, '=')) {
-            if (is_help_word(elem.buf)) {
-                type_help = true;
+        start = p;
+        p = next_element(p, &elem, &end);
+        if (first && is_help_word(elem.buf)) {
+            *type_help = true;
+        }
+        if (!first && is_help_word(elem.buf)) {
+            *help = true;
+        } else {
+            if (!first || rest.len) {
+                strbuf_addch(&rest, ',');
             }
-            is_secret = !strcmp(elem.buf, "secret");
-        } else if (is_help_word(elem.buf)) {
-            prop_help = true;
-        } else if (!strcmp(elem.buf, "qom-type=secret")) {
-            is_secret = true;
+            /* The raw text, so that ",," escapes survive. */
+            strbuf_add(&rest, start, end - start);
         }
         first = false;
     }
     strbuf_release(&elem);
+    return strbuf_detach(&rest);
+}
 
-    if (type_help || (prop_help && !is_secret)) {
-        printf("List of user creatable objects:\n"
-               "  secret\n");
-        return true;
-    }
-    if (prop_help) {
+/*
+ * "help" as the type lists the object types; a "help" parameter lists the
+ * type's properties (or the types, for a missing or unknown type).
+ */
+static void object_print_help(const char *type, bool type_help)
+{
+    if (!type_help && type && !strcmp(type, "secret")) {
         printf("secret options:\n"
                "  data=<string>\n"
                "  file=<string>\n"
                "  format=<QCryptoSecretFormat>\n"
                "  iv=<string>\n"
                "  keyid=<string>\n");
-        return true;
+        return;
     }
-    return false;
+    printf("List of user creatable objects:\n"
+           "  secret\n");
 }
 
 static bool object_add_secret(QDict *args, Error **errp)
@@ -359,6 +376,11 @@ static bool object_add_secret(QDict *args, Error **errp)
         /* NUL-terminate for the decoder: file contents may lack it. */
         bytes = xrealloc(bytes, len + 1);
         bytes[len] = '\0';
+        if (memchr(bytes, '\0', len)) {
+            error_setg(errp, "Base64 data contains embedded NUL characters");
+            free(bytes);
+            return false;
+        }
         decoded = base64_decode((char *)bytes, &len);
         free(bytes);
         bytes = decoded;
@@ -378,16 +400,23 @@ void img_object_add(const char *optarg)
     Error *err = NULL;
     QDict *args;
     const char *type;
+    char *rest;
+    bool type_help, prop_help;
 
-    if (object_help(optarg)) {
-        exit(EXIT_SUCCESS);
-    }
-    args = keyval_parse_flat(optarg, "qom-type", &err);
+    /* Parse errors come before help, as in the reference. */
+    rest = object_strip_help(optarg, &type_help, &prop_help);
+    args = keyval_parse_flat(rest, "qom-type", &err);
+    free(rest);
     if (!args) {
         error_report_err(err);
         exit(EXIT_FAILURE);
     }
     type = qdict_get_try_str(args, "qom-type");
+    if (type_help || prop_help) {
+        object_print_help(type, type_help);
+        qobject_unref(QOBJECT(args));
+        exit(EXIT_SUCCESS);
+    }
     if (!type) {
         error_setg(&err, "Parameter 'qom-type' is missing");
     } else if (strcmp(type, "secret")) {
@@ -403,7 +432,7 @@ void img_object_add(const char *optarg)
     }
 }
 
-/* ---- opening images -------------------------------------------------------- */
+/* ---- opening images ------------------------------------------------------ */
 
 /* The reference's warning for a probed raw image opened for writing. */
 void img_warn_probed_raw(const char *filename)
@@ -493,7 +522,7 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
     return blk;
 }
 
-/* ---- numbers ---------------------------------------------------------------- */
+/* ---- numbers ------------------------------------------------------------- */
 
 int64_t cvtnum_full(const char *name, const char *value, int64_t min,
                     int64_t max)
@@ -522,7 +551,7 @@ int64_t cvtnum(const char *name, const char *value)
     return cvtnum_full(name, value, 0, INT64_MAX);
 }
 
-/* ---- -o option lists ------------------------------------------------------ */
+/* ---- -o option lists ----------------------------------------------------- */
 
 /*
  * An option list must not be empty or have an empty element (",," is an
@@ -632,7 +661,7 @@ int print_block_option_help(const char *filename, const char *fmt)
     return 0;
 }
 
-/* ---- internal snapshot parameters (-l) ------------------------------------- */
+/* ---- internal snapshot parameters (-l) ----------------------------------- */
 
 static QemuOptsList internal_snapshot_opts = {
     .name = "snapshot",
@@ -681,51 +710,26 @@ void img_snapshot_param_free(ImgSnapshotParam *snap)
     snap->by_id_or_name = false;
 }
 
-/* Whether sn is the one the parameter names (id and name must both fit). */
-static bool snapshot_matches(const QEMUSnapshotInfo *sn,
-                             const ImgSnapshotParam *snap)
-{
-    if (snap->by_id_or_name) {
-        return !strcmp(sn->id_str, snap->id) || !strcmp(sn->name, snap->id);
-    }
-    if (snap->id && strcmp(sn->id_str, snap->id)) {
-        return false;
-    }
-    if (snap->name && strcmp(sn->name, snap->name)) {
-        return false;
-    }
-    return snap->id || snap->name;
-}
-
 bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap)
 {
     BlockDriverState *bs = blk_bs(blk);
-    QEMUSnapshotInfo *sn_tab = NULL;
-    int nb, i;
-    bool found = false;
+    Error *err = NULL;
+    int ret;
 
-    nb = bdrv_snapshot_list(bs, &sn_tab);
-    if (nb == -ENOTSUP || nb == -ENOMEDIUM) {
-        error_report("Failed to load snapshot: Block format '%s' used by "
-                     "device '' does not support temporarily loading "
-                     "internal snapshots", bdrv_get_format_name(bs));
+    if (snap->by_id_or_name) {
+        /* An ID first, then a name, as the reference tries them. */
+        ret = bdrv_snapshot_load_tmp(bs, snap->id, NULL, &err);
+        if (ret == -ENOENT) {
+            error_free(err);
+            err = NULL;
+            ret = bdrv_snapshot_load_tmp(bs, NULL, snap->id, &err);
+        }
+    } else {
+        ret = bdrv_snapshot_load_tmp(bs, snap->id, snap->name, &err);
+    }
+    if (ret < 0) {
+        error_reportf_err(err, "Failed to load snapshot: ");
         return false;
     }
-    if (nb < 0) {
-        error_report("Failed to load snapshot: %s", strerror(-nb));
-        return false;
-    }
-    for (i = 0; i < nb && !found; i++) {
-        found = snapshot_matches(&sn_tab[i], snap);
-    }
-    free(sn_tab);
-    if (!found) {
-        error_report("Failed to load snapshot: Can't find snapshot");
-        return false;
-    }
-    /* The block layer cannot yet open a snapshot's state read-only. */
-    error_report("Failed to load snapshot: Block format '%s' used by "
-                 "device '' does not support temporarily loading "
-                 "internal snapshots", bdrv_get_format_name(bs));
-    return false;
+    return true;
 }

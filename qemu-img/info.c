@@ -20,7 +20,7 @@
 #include "block/block.h"
 #include "qemu-img.h"
 
-/* ---- gathering ------------------------------------------------------------ */
+/* ---- gathering ----------------------------------------------------------- */
 
 static QDict *snapshot_to_qdict(const QEMUSnapshotInfo *sn)
 {
@@ -122,7 +122,7 @@ QDict *img_collect_info(BlockDriverState *bs, Error **errp)
     return info;
 }
 
-/* ---- human output --------------------------------------------------------- */
+/* ---- human output -------------------------------------------------------- */
 
 void img_dump_snapshot_header(void)
 {
@@ -362,7 +362,7 @@ static void dump_json(QObject *obj)
     free(json);
 }
 
-/* ---- the command ----------------------------------------------------------- */
+/* ---- the command --------------------------------------------------------- */
 
 /*
  * Gathers the info of filename and, with chain, of every image below it.

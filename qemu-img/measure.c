@@ -65,15 +65,16 @@ int img_measure(int argc, char **argv)
     Error *err = NULL;
     int c, ret = 1;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", long_options,
+    /*
+     * Unlike the other commands, the reference lets getopt itself report
+     * bad options here ("measure: invalid option -- 'x'"), then prints
+     * the help and exits 0.
+     */
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "hf:O:o:l:U", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
         case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
         case 'h':
             help();
             break;

@@ -246,11 +246,11 @@ int img_rebase(int argc, char **argv)
     if (quiet) {
         progress = false;
     }
-    if (!unsafe && !out_baseimg) {
-        error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
-    }
     if (optind != argc - 1) {
         error_exit("Expecting one image file name");
+    }
+    if (!unsafe && !out_baseimg) {
+        error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
     }
     filename = argv[optind];
 
@@ -269,8 +269,9 @@ int img_rebase(int argc, char **argv)
     /* Backing files are only read, whatever cache mode they get. */
     src_flags &= ~BDRV_O_RDWR;
 
+    /* -U is for the backing files read: this image is written. */
     blk = img_open(image_opts, filename, fmt, flags, NULL,
-                   flags & BDRV_O_WRITETHROUGH, quiet, force_share);
+                   flags & BDRV_O_WRITETHROUGH, quiet, false);
     if (!blk) {
         goto out;
     }
@@ -326,8 +327,9 @@ int img_rebase(int argc, char **argv)
         error_report("Could not change the backing file to '%s': backing "
                      "format must be specified", out_baseimg);
     } else if (ret < 0) {
+        /* Without -b the reference prints glibc's rendering of NULL. */
         error_report("Could not change the backing file to '%s': %s",
-                     out_baseimg ? out_baseimg : "", strerror(-ret));
+                     out_baseimg ? out_baseimg : "(null)", strerror(-ret));
     }
     ret = ret < 0 ? 1 : 0;
     qemu_progress_print(100, 0);

@@ -123,9 +123,8 @@ int img_snapshot(int argc, char **argv)
     }
     filename = argv[optind];
     if (!action) {
-        /* No action lists, read-only. */
+        /* No action lists, but (as in the reference) opens read-write. */
         action = SNAPSHOT_LIST;
-        flags &= ~BDRV_O_RDWR;
     }
 
     blk = img_open(image_opts, filename, NULL, flags, NULL, false, quiet,

@@ -297,7 +297,7 @@ int bdrv_amend_options(BlockDriverState *bs, QemuOpts *opts,
 /* The options 'amend' accepts, or NULL if the driver cannot amend images. */
 QemuOptsList *bdrv_amend_opts(BlockDriver *drv);
 
-/* ---- front-end jobs: commit ------------------------------------------------ */
+/* ---- front-end jobs: commit ---------------------------------------------- */
 
 /*
  * A new BlockBackend on a node of an already open graph (e.g. a backing
@@ -320,7 +320,7 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
 /* Makes every range of blk's image unallocated; -ENOTSUP if it cannot. */
 int blk_make_empty(BlockBackend *blk, Error **errp);
 
-/* ---- persistent dirty bitmaps ('qemu-img bitmap') -------------------------- */
+/* ---- persistent dirty bitmaps ('qemu-img bitmap') ------------------------ */
 
 /*
  * Operations on the persistent bitmaps of bs, stored when bs is closed.
@@ -374,5 +374,15 @@ int bdrv_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
                        Error **errp);
 int bdrv_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
                          const char *name, Error **errp);
+/*
+ * Makes bs (opened read-only) read the state of the internal snapshot
+ * that has this id and/or name (either may be NULL, not both) until it is
+ * closed: 'convert -l', 'measure -l'. Errors: "Can't find snapshot"
+ * (-ENOENT); for formats without internal snapshots "Block format 'FMT'
+ * used by device '' does not support temporarily loading internal
+ * snapshots" (-ENOTSUP).
+ */
+int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                           const char *name, Error **errp);
 
 #endif

@@ -27,6 +27,17 @@ img -T
 img --trace
 img --tr
 
+echo "== -T: accepted; no trace events exist"
+img -T foo
+img -Tfoo
+img --trace=x info
+img --t=x
+img -T 'foo*'
+img -T enable=foo
+img -T file=/dev/null
+img -T events=/dev/null
+img -T ''
+
 echo "== commands"
 img foo
 img bogus -V

@@ -19,7 +19,10 @@ for o in "secret,id=s0,data=abc" "secret,id=s0" "secret" "secret,data=x" \
          "secret,id=s0,data=abc,flag" "secret,id=s0,data=a,,b" \
          "secret,,id=s0" "secret,id=s0,data=" "secret,id=s0,data=x,a.b=1" \
          "secret id=s0" "qom-type=help" "secret,help=on" \
-         "secret,id=x,help" "secret,help"; do
+         "secret,id=x,help" "secret,help" "secret,help,id" "help,foo" \
+         "secret,?" "secret,id=a,,b,help" "qom-type=secret,help" \
+         "secret,id=s0,file=a.raw,format=base64" "secret,id=s,data=a,," \
+         "secret,id=s,data=a,,,help"; do
     echo "-- $o"
     img info --object "$o" a.raw | _filter_disk_size
 done
