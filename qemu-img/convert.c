@@ -11,11 +11,12 @@
  *  - Reads run in parallel; writes go out in order unless -W is given.
  *    Every request is asynchronous, so the event loop batches the workers'
  *    requests into one io_uring submission per loop turn.
- *  - The cost is the kernel's copying (page cache to buffer, buffer to page
- *    cache), which io_uring does inline for cached data. Moving the reads
- *    to the thread pool to overlap them with the writes was measured: no
- *    faster alone on a busy machine, and 1.1-1.5x slower with four
- *    converts at once (the build-farm case), so everything stays here.
+ *  - The cost is the kernel's copying: page cache to buffer (io_uring does
+ *    cached reads inline, on this thread, next to the zero scan) and
+ *    buffer to page cache (ext4 buffered writes go to io_uring's kernel
+ *    workers, so they overlap with the reads). Moving the reads to the
+ *    thread pool too was measured: no faster alone on a busy machine, and
+ *    1.1-1.5x slower with four converts at once (the build-farm case).
  *
  * Where the target's bytes and holes must match the reference's output image,
  * the chunking (block status runs capped at 2 MiB) and the zero-run rules
