@@ -32,13 +32,65 @@ static void blk_perm_for_flags(int flags, uint64_t *perm, uint64_t *shared)
     *shared = BLK_PERM_ALL;
 }
 
+/*
+ * Makes a BlockBackend the user of bs with perm/shared, taking over the
+ * caller's reference to bs (dropped on failure).
+ */
+static BlockBackend *blk_attach(BlockDriverState *bs, uint64_t perm,
+                                uint64_t shared, Error **errp)
+{
+    BlockBackend *blk = xzalloc(sizeof(*blk));
+    BdrvChild *root = xzalloc(sizeof(*root));
+
+    root->bs = bs;
+    root->name = xstrdup("root");
+    root->role = BDRV_CHILD_ROOT;
+    root->perm = perm;
+    root->shared_perm = shared;
+    LIST_INSERT_HEAD(&bs->parents, root, next_parent);
+    if (bdrv_refresh_perms(bs, errp) < 0) {
+        LIST_REMOVE(root, next_parent);
+        bdrv_refresh_perms(bs, NULL);
+        free(root->name);
+        free(root);
+        free(blk);
+        bdrv_unref(bs);
+        return NULL;
+    }
+    blk->root = root;
+    blk->open_flags = bs->open_flags;
+    blk->enable_write_cache = true;
+    return blk;
+}
+
+BlockBackend *blk_new_with_bs(BlockDriverState *bs, bool write, Error **errp)
+{
+    uint64_t perm = BLK_PERM_CONSISTENT_READ;
+
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return NULL;
+    }
+    if (write) {
+        if (bs->read_only) {
+            error_setg(errp, "Block node is read-only");
+            return NULL;
+        }
+        /* Writers of a node in a graph (commit) may also grow it. */
+        perm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+    }
+    bdrv_ref(bs);
+    return blk_attach(bs, perm, BLK_PERM_ALL, errp);
+}
+
 BlockBackend *blk_new_open(const char *filename, const char *fmt,
                            QDict *options, int flags, Error **errp)
 {
     BlockBackend *blk;
     BlockDriverState *bs;
     const BlockDriver *drv = NULL;
-    BdrvChild *root;
+    uint64_t perm;
+    uint64_t shared;
 
     bdrv_init();
     if (fmt) {
@@ -55,30 +107,15 @@ BlockBackend *blk_new_open(const char *filename, const char *fmt,
     if (!bs) {
         return NULL;
     }
-    blk = xzalloc(sizeof(*blk));
-    blk->open_flags = bs->open_flags;
-    blk->enable_write_cache = !(flags & BDRV_O_WRITETHROUGH);
-
-    root = xzalloc(sizeof(*root));
-    root->bs = bs;
-    root->name = xstrdup("root");
-    root->role = BDRV_CHILD_ROOT;
-    blk_perm_for_flags(bs->open_flags | (flags & BDRV_O_NO_IO), &root->perm,
-                       &root->shared_perm);
+    blk_perm_for_flags(bs->open_flags | (flags & BDRV_O_NO_IO), &perm,
+                       &shared);
     if (bs->read_only) {
-        root->perm &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        perm &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
     }
-    LIST_INSERT_HEAD(&bs->parents, root, next_parent);
-    if (bdrv_refresh_perms(bs, errp) < 0) {
-        LIST_REMOVE(root, next_parent);
-        bdrv_refresh_perms(bs, NULL);
-        free(root->name);
-        free(root);
-        free(blk);
-        bdrv_unref(bs);
-        return NULL;
+    blk = blk_attach(bs, perm, shared, errp);
+    if (blk) {
+        blk->enable_write_cache = !(flags & BDRV_O_WRITETHROUGH);
     }
-    blk->root = root;
     return blk;
 }
 
@@ -129,9 +166,10 @@ void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow)
 }
 
 /* Bounds as the reference checks them: -EIO outside the image. */
-static int blk_check_byte_request(BlockBackend *blk, int64_t offset,
-                                  int64_t bytes)
+static inline int blk_check_byte_request(BlockBackend *blk, int64_t offset,
+                                         int64_t bytes)
 {
+    BlockDriverState *bs = blk->root->bs;
     int64_t len;
 
     if (offset < 0 || bytes < 0) {
@@ -140,10 +178,17 @@ static int blk_check_byte_request(BlockBackend *blk, int64_t offset,
     if (blk->allow_write_beyond_eof) {
         return 0;
     }
-    len = bdrv_getlength(blk_bs(blk));
-    if (len < 0) {
-        return (int)len;
+    if (!bs->drv) {
+        return -ENOMEDIUM;
     }
+    /*
+     * The length as last refreshed (open, truncate, blk_getlength): this
+     * runs for every request, and devices would answer with an ioctl.
+     */
+    if (bs->total_sectors > INT64_MAX / (int64_t)BDRV_SECTOR_SIZE) {
+        return -EFBIG;
+    }
+    len = bs->total_sectors * BDRV_SECTOR_SIZE;
     if (offset > len || len - offset < bytes) {
         return -EIO;
     }
@@ -234,7 +279,7 @@ int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
     return bdrv_co_truncate(blk->root, offset, exact, prealloc, flags, errp);
 }
 
-/* ---- synchronous wrappers -------------------------------------------------- */
+/* ---- synchronous wrappers ------------------------------------------------ */
 
 typedef enum {
     BLK_READ,
@@ -374,6 +419,21 @@ int blk_truncate(BlockBackend *blk, int64_t offset, bool exact,
     };
 
     return blk_run(&c);
+}
+
+int blk_make_empty(BlockBackend *blk, Error **errp)
+{
+    BlockDriverState *bs = blk_bs(blk);
+
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (bs->read_only || !(blk->root->perm & BLK_PERM_WRITE)) {
+        error_setg(errp, "Image is read-only");
+        return -EACCES;
+    }
+    return bdrv_make_empty(blk->root, errp);
 }
 
 int blk_make_zero(BlockBackend *blk, BdrvRequestFlags flags)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 #include "util/cutils.h"
 #include "util/strbuf.h"
 
@@ -213,7 +214,7 @@ static bool opt_is_null(QDict *options, const char *key)
            !qstring_get_str(qobject_to_qstring(v))[0];
 }
 
-/* ---- registry access ------------------------------------------------------ */
+/* ---- registry access ----------------------------------------------------- */
 
 BlockDriver *bdrv_find_format(const char *format_name)
 {
@@ -304,7 +305,7 @@ BlockDriver *bdrv_find_protocol(const char *filename, bool allow_prefix,
     return (BlockDriver *)drv;
 }
 
-/* ---- node lifecycle ---------------------------------------------------------- */
+/* ---- node lifecycle ------------------------------------------------------ */
 
 static BlockDriverState *bdrv_new(void)
 {
@@ -314,6 +315,7 @@ static BlockDriverState *bdrv_new(void)
     LIST_INIT(&bs->children);
     LIST_INIT(&bs->parents);
     LIST_INIT(&bs->tracked_requests);
+    TAILQ_INIT(&bs->dirty_bitmaps);
     bs->cumulative_shared_perm = BLK_PERM_ALL;
     bs->bl.request_alignment = 1;
     snprintf(bs->node_name, sizeof(bs->node_name), "#block%d",
@@ -331,9 +333,16 @@ static void bdrv_close(BlockDriverState *bs)
     BdrvChild *c;
 
     bdrv_drain(bs);
+    /*
+     * Nobody is left to hear about a failure to store bitmaps (the front
+     * ends let go of images with nothing to report to); the format keeps
+     * such bitmaps marked in use on disk, so the loss is visible later.
+     */
+    bdrv_store_dirty_bitmaps(bs, NULL);
     if (bs->drv && bs->drv->bdrv_close) {
         bs->drv->bdrv_close(bs);
     }
+    bdrv_release_all_dirty_bitmaps(bs);
     bs->drv = NULL;
     while ((c = LIST_FIRST(&bs->children))) {
         bdrv_unref_child(bs, c);
@@ -372,7 +381,7 @@ void bdrv_unref(BlockDriverState *bs)
     free(bs);
 }
 
-/* ---- permissions ------------------------------------------------------------ */
+/* ---- permissions --------------------------------------------------------- */
 
 void bdrv_default_child_perm(BlockDriverState *bs, BdrvChildRole role,
                              uint64_t parent_perm, uint64_t parent_shared,
@@ -471,7 +480,244 @@ int bdrv_refresh_perms(BlockDriverState *bs, Error **errp)
     return bdrv_apply_perms(bs, errp);
 }
 
-/* ---- children ------------------------------------------------------------------ */
+/* ---- reopen (read-only <-> read-write) ----------------------------------- */
+
+typedef struct ReopenNode {
+    BlockDriverState *bs;
+    int old_flags;
+    int new_flags;
+    bool prepared;
+} ReopenNode;
+
+typedef struct ReopenSet {
+    ReopenNode *nodes;
+    int n;
+    int cap;
+} ReopenSet;
+
+/*
+ * Adds bs and the nodes that follow its mode (storage children; the
+ * backing chain only with BDRV_O_RDWR_BACKING), parents before children.
+ */
+static void reopen_collect(ReopenSet *set, BlockDriverState *bs,
+                           bool read_only)
+{
+    BdrvChild *c;
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        if (set->nodes[i].bs == bs) {
+            return;
+        }
+    }
+    if (set->n == set->cap) {
+        set->cap = set->cap ? 2 * set->cap : 4;
+        set->nodes = xrealloc(set->nodes, set->cap * sizeof(*set->nodes));
+    }
+    set->nodes[set->n++] = (ReopenNode) {
+        .bs = bs,
+        .old_flags = bs->open_flags,
+        .new_flags = read_only ? bs->open_flags & ~BDRV_O_RDWR
+                               : bs->open_flags | BDRV_O_RDWR,
+    };
+    LIST_FOREACH(c, &bs->children, next) {
+        if (c->role == BDRV_CHILD_BACKING &&
+            !(bs->open_flags & BDRV_O_RDWR_BACKING)) {
+            continue;
+        }
+        reopen_collect(set, c->bs, read_only);
+    }
+}
+
+/* Swaps the old and new modes (to go back after a failure). */
+static void reopen_reverse(ReopenSet *set)
+{
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        int f = set->nodes[i].old_flags;
+
+        set->nodes[i].old_flags = set->nodes[i].new_flags;
+        set->nodes[i].new_flags = f;
+    }
+}
+
+/* Asks each driver to get ready for its new mode; undoes all on failure. */
+static int reopen_prepare_all(ReopenSet *set, Error **errp)
+{
+    int i;
+    int ret;
+
+    for (i = 0; i < set->n; i++) {
+        BlockDriverState *bs = set->nodes[i].bs;
+
+        if (!bs->drv || !bs->drv->bdrv_reopen_prepare) {
+            continue;
+        }
+        ret = bs->drv->bdrv_reopen_prepare(bs, set->nodes[i].new_flags,
+                                           errp);
+        if (ret < 0) {
+            while (--i >= 0) {
+                BlockDriverState *p = set->nodes[i].bs;
+
+                if (set->nodes[i].prepared && p->drv->bdrv_reopen_abort) {
+                    p->drv->bdrv_reopen_abort(p);
+                }
+                set->nodes[i].prepared = false;
+            }
+            return ret;
+        }
+        set->nodes[i].prepared = true;
+    }
+    return 0;
+}
+
+/* Switches every prepared driver over. */
+static void reopen_commit_all(ReopenSet *set)
+{
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        BlockDriverState *bs = set->nodes[i].bs;
+
+        if (set->nodes[i].prepared && bs->drv->bdrv_reopen_commit) {
+            bs->drv->bdrv_reopen_commit(bs);
+        }
+        set->nodes[i].prepared = false;
+    }
+}
+
+/* Sets the nodes' mode; the permissions follow it on the next refresh. */
+static void reopen_set_mode(ReopenSet *set)
+{
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        BlockDriverState *bs = set->nodes[i].bs;
+
+        bs->open_flags = set->nodes[i].new_flags;
+        bs->read_only = !(bs->open_flags & BDRV_O_RDWR);
+    }
+}
+
+/*
+ * The persistent bitmaps of a read-only node can be read, not changed (a
+ * driver that marks them in use on disk does so in its reopen hooks).
+ */
+static void reopen_bitmaps_set_readonly(ReopenSet *set, bool readonly)
+{
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        BdrvDirtyBitmap *bm;
+
+        for (bm = bdrv_dirty_bitmap_first(set->nodes[i].bs); bm;
+             bm = bdrv_dirty_bitmap_next(bm)) {
+            if (bdrv_dirty_bitmap_get_persistence(bm)) {
+                bdrv_dirty_bitmap_set_readonly(bm, readonly);
+            }
+        }
+    }
+}
+
+/*
+ * Read-write: files are reopened first (so that a file we may not write
+ * fails before any lock is taken), then the write permissions are taken;
+ * if another process holds a conflicting lock, everything goes back.
+ */
+static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
+{
+    int i;
+    int ret;
+
+    for (i = 0; i < set->n; i++) {
+        if (set->nodes[i].bs->force_share) {
+            error_setg(errp, "force-share=on can only be used with "
+                       "read-only images");
+            return -EINVAL;
+        }
+    }
+    ret = reopen_prepare_all(set, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    reopen_commit_all(set);
+    reopen_set_mode(set);
+    ret = bdrv_refresh_perms(top, errp);
+    if (ret >= 0) {
+        reopen_bitmaps_set_readonly(set, false);
+    } else {
+        reopen_reverse(set);
+        reopen_set_mode(set);
+        bdrv_refresh_perms(top, NULL);
+        /* Back to the old descriptors' modes; a failure there is harmless. */
+        if (reopen_prepare_all(set, NULL) == 0) {
+            reopen_commit_all(set);
+        }
+    }
+    return ret;
+}
+
+/*
+ * Read-only: nobody may be writing; what the node cached reaches the disk
+ * first, then the write permissions go, then the files are reopened.
+ */
+static int reopen_ro(ReopenSet *set, BlockDriverState *top, Error **errp)
+{
+    int ret;
+    int i;
+
+    if (top->cumulative_perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE)) {
+        error_setg(errp, "Cannot make node '%s' read-only while it is "
+                   "being written to", top->node_name);
+        return -EBUSY;
+    }
+    /* Persistent bitmaps cannot be stored once the node is read-only. */
+    for (i = 0; i < set->n; i++) {
+        ret = bdrv_store_dirty_bitmaps(set->nodes[i].bs, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    ret = bdrv_flush(top);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not flush '%s'", top->filename);
+        return ret;
+    }
+    reopen_set_mode(set);
+    reopen_bitmaps_set_readonly(set, true);
+    bdrv_refresh_perms(top, NULL);
+    /*
+     * A file that cannot be opened read-only (write-only permissions)
+     * keeps its descriptor: the node refuses writes all the same.
+     */
+    if (reopen_prepare_all(set, NULL) == 0) {
+        reopen_commit_all(set);
+    }
+    return 0;
+}
+
+int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
+                              Error **errp)
+{
+    ReopenSet set = { NULL, 0, 0 };
+    int ret;
+
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (bs->read_only == read_only) {
+        return 0;
+    }
+    bdrv_drain(bs);
+    reopen_collect(&set, bs, read_only);
+    ret = read_only ? reopen_ro(&set, bs, errp) : reopen_rw(&set, bs, errp);
+    free(set.nodes);
+    return ret;
+}
+
+/* ---- children ------------------------------------------------------------ */
 
 BdrvChild *bdrv_attach_child(BlockDriverState *parent,
                              BlockDriverState *child, const char *name,
@@ -552,7 +798,7 @@ void bdrv_set_backing_hd(BlockDriverState *bs, BlockDriverState *backing_hd,
     }
 }
 
-/* ---- filenames ------------------------------------------------------------------- */
+/* ---- filenames ----------------------------------------------------------- */
 
 static bool bdrv_is_strong_opt(const BlockDriver *drv, const char *key)
 {
@@ -620,7 +866,7 @@ static void bdrv_refresh_filename(BlockDriverState *bs)
     bs->full_open_options = full;
 }
 
-/* ---- probing ------------------------------------------------------------------ */
+/* ---- probing ------------------------------------------------------------- */
 
 static const BlockDriver *bdrv_probe_format(const uint8_t *buf, int len,
                                             const char *filename)
@@ -691,7 +937,7 @@ out:
     return drv;
 }
 
-/* ---- opening --------------------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------- */
 
 /* Paths of the images whose backing files are being opened (loop check). */
 static char *backing_stack[BACKING_CHAIN_MAX];
@@ -746,8 +992,13 @@ static BlockDriverState *bdrv_open_child_bs(const char *filename,
     }
     ref = qdict_get_try_str(parent_options, child_name);
     if (ref && !filename && !qdict_size(sub)) {
-        /* "file": "name" refers to a node; we have no named nodes. */
-        error_setg(errp, "Cannot find device='' nor node-name='%s'", ref);
+        /*
+         * "file": "name" refers to an existing node (or device) by name;
+         * a front end opening one image has none to refer to. The name is
+         * looked up as both, as the reference's message says.
+         */
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'", ref,
+                   ref);
         goto out;
     }
     qdict_del(parent_options, child_name);
@@ -1274,7 +1525,7 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options,
     return bdrv_open_inherit(filename, options, drv, flags, 0, errp);
 }
 
-/* ---- node queries ------------------------------------------------------------------ */
+/* ---- node queries -------------------------------------------------------- */
 
 const char *bdrv_get_filename(BlockDriverState *bs)
 {
@@ -1414,7 +1665,7 @@ int64_t bdrv_get_allocated_file_size(BlockDriverState *bs)
     return total;
 }
 
-/* ---- control operations ---------------------------------------------------------- */
+/* ---- control operations -------------------------------------------------- */
 
 typedef struct CheckCo {
     BlockDriverState *bs;
@@ -1482,11 +1733,20 @@ int bdrv_make_empty(BdrvChild *c, Error **errp)
                    bs->drv ? bs->drv->format_name : "");
         return -ENOTSUP;
     }
+    bdrv_drain(bs);
     ret = bs->drv->bdrv_make_empty(bs);
     if (ret < 0) {
-        error_setg_errno(errp, -ret, "Failed to empty image");
+        error_setg_errno(errp, -ret, "Failed to empty %s", bs->filename);
     }
     return ret;
+}
+
+QemuOptsList *bdrv_amend_opts(BlockDriver *drv)
+{
+    if (!drv || !drv->bdrv_amend_options) {
+        return NULL;
+    }
+    return drv->amend_opts ? drv->amend_opts : drv->create_opts;
 }
 
 int bdrv_amend_options(BlockDriverState *bs, QemuOpts *opts,
@@ -1571,5 +1831,30 @@ int bdrv_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
     }
     error_setg(errp, "Block format '%s' used by device '' does not support "
                "internal snapshots", bs->drv->format_name);
+    return -ENOTSUP;
+}
+
+int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
+                           const char *name, Error **errp)
+{
+    if (!bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (!snapshot_id && !name) {
+        error_setg(errp, "snapshot_id and name are both NULL");
+        return -EINVAL;
+    }
+    /* The node's data changes under its users: nobody may write it. */
+    if (!bs->read_only) {
+        error_setg(errp, "Device is not readonly");
+        return -EINVAL;
+    }
+    if (bs->drv->bdrv_snapshot_load_tmp) {
+        return bs->drv->bdrv_snapshot_load_tmp(bs, snapshot_id, name, errp);
+    }
+    error_setg(errp, "Block format '%s' used by device '' does not support "
+               "temporarily loading internal snapshots",
+               bs->drv->format_name);
     return -ENOTSUP;
 }

@@ -48,6 +48,7 @@ typedef enum {
 typedef struct BDRVRawState {
     int fd;
     int open_flags;             /* O_* the fd was opened with */
+    AioContext *ctx;            /* the loop our requests go through */
     bool is_device;
     AioBackend aio;
     bool use_lock;
@@ -58,6 +59,9 @@ typedef struct BDRVRawState {
     bool has_write_zeroes;
     bool has_fallocate;
     uint32_t dio_align;
+    /* Between reopen prepare and commit/abort: the new descriptor. */
+    int reopen_fd;
+    int reopen_flags;
 } BDRVRawState;
 
 /* ---- blocking helpers run on the thread pool --------------------------- */
@@ -154,7 +158,7 @@ static int raw_pool_write_zeroes(void *opaque)
     return raw_write_zero_range(r->fd, r->offset, r->len);
 }
 
-/* ---- locking ------------------------------------------------------------------ */
+/* ---- locking ------------------------------------------------------------- */
 
 static int raw_lock_byte(int fd, int byte, bool lock)
 {
@@ -311,7 +315,7 @@ static bool raw_ofd_locks_work(int fd)
     return fcntl(fd, F_OFD_GETLK, &fl) == 0;
 }
 
-/* ---- open/close ---------------------------------------------------------------- */
+/* ---- open/close ---------------------------------------------------------- */
 
 static const char *raw_strip_prefix(const char *filename, const char *proto)
 {
@@ -381,13 +385,15 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     int ret;
 
     s->fd = -1;
-    filename = qdict_get_try_str(options, "filename");
-    if (!filename) {
+    s->reopen_fd = -1;
+    filename = raw_strip_prefix(qdict_get_try_str(options, "filename"),
+                                bs->drv->protocol_name);
+    /* An empty name names nothing: the reference treats it as missing. */
+    if (!filename || !filename[0]) {
         error_setg(errp, "The '%s' block driver requires a file name",
                    bs->drv->format_name);
         return -EINVAL;
     }
-    filename = raw_strip_prefix(filename, bs->drv->protocol_name);
     pstrcpy(bs->filename, sizeof(bs->filename), filename);
     qdict_del(options, "filename");
     filename = bs->filename;
@@ -465,7 +471,8 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     s->has_write_zeroes = true;
     s->has_fallocate = S_ISREG(st.st_mode);
 
-    ret = aio_file_backend_init(qemu_get_aio_context(), s->aio, &local_err);
+    s->ctx = qemu_get_aio_context();
+    ret = aio_file_backend_init(s->ctx, s->aio, &local_err);
     if (ret < 0) {
         if (s->aio == AIO_BACKEND_IO_URING && !(flags & BDRV_O_IO_URING) &&
             !aio) {
@@ -473,7 +480,7 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
             error_free(local_err);
             local_err = NULL;
             s->aio = AIO_BACKEND_THREADS;
-            ret = aio_file_backend_init(qemu_get_aio_context(), s->aio,
+            ret = aio_file_backend_init(s->ctx, s->aio,
                                         &local_err);
         }
         if (ret < 0) {
@@ -531,6 +538,8 @@ static int hdev_probe_device(const char *filename)
     return 0;
 }
 
+static void raw_reopen_abort(BlockDriverState *bs);
+
 static void raw_close(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
@@ -539,6 +548,85 @@ static void raw_close(BlockDriverState *bs)
         /* Closing the descriptor releases its OFD locks. */
         close(s->fd);
         s->fd = -1;
+    }
+    raw_reopen_abort(bs);
+}
+
+/*
+ * Opens a second descriptor of the same file in the new mode and gives it
+ * the lock bytes the node holds, so that switching over loses neither the
+ * file (it is checked to be the one we have open) nor the locks. Shared
+ * read locks of our two descriptors do not conflict with each other.
+ */
+static int raw_reopen_prepare(BlockDriverState *bs, int flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    struct stat st_old;
+    struct stat st_new;
+    int oflags;
+    int fd;
+    int ret;
+
+    assert(s->reopen_fd < 0);
+    oflags = (s->open_flags & ~O_ACCMODE) |
+             ((flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY);
+    if (oflags == s->open_flags) {
+        return 0;
+    }
+    fd = open(bs->filename, oflags);
+    if (fd < 0) {
+        ret = -errno;
+        error_setg_file_open(errp, -ret, bs->filename);
+        return ret;
+    }
+    if (fstat(s->fd, &st_old) < 0 || fstat(fd, &st_new) < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not stat '%s'", bs->filename);
+        goto fail;
+    }
+    if (st_old.st_dev != st_new.st_dev || st_old.st_ino != st_new.st_ino) {
+        error_setg(errp, "Could not reopen '%s': the file was replaced",
+                   bs->filename);
+        ret = -ESTALE;
+        goto fail;
+    }
+    if (s->use_lock) {
+        ret = raw_apply_lock_bytes(fd, 0, 0, s->locked_perm,
+                                   s->locked_shared, errp);
+        if (ret < 0) {
+            goto fail;
+        }
+    }
+    s->reopen_fd = fd;
+    s->reopen_flags = oflags;
+    return 0;
+
+fail:
+    close(fd);
+    return ret;
+}
+
+static void raw_reopen_commit(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->reopen_fd < 0) {
+        return;
+    }
+    /* Closing the old descriptor drops only its own copy of the locks. */
+    close(s->fd);
+    s->fd = s->reopen_fd;
+    s->open_flags = s->reopen_flags;
+    s->reopen_fd = -1;
+}
+
+static void raw_reopen_abort(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->reopen_fd >= 0) {
+        close(s->reopen_fd);
+        s->reopen_fd = -1;
     }
 }
 
@@ -564,7 +652,7 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     }
 }
 
-/* ---- I/O -------------------------------------------------------------------------- */
+/* ---- I/O ----------------------------------------------------------------- */
 
 /*
  * O_DIRECT wants buffers aligned as well as offsets: a vector that is not
@@ -600,8 +688,7 @@ static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
         qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
         q = &bounce_qiov;
     }
-    ret = aio_co_file_io(qemu_get_aio_context(), s->aio, s->fd, offset, q,
-                         op);
+    ret = aio_co_file_io(s->ctx, s->aio, s->fd, offset, q, op);
     if (ret >= 0) {
         if (op == AIO_OP_READ) {
             /* Past the end of the file: zeroes. */
@@ -643,7 +730,7 @@ static int coroutine_fn raw_co_flush_to_disk(BlockDriverState *bs)
     BDRVRawState *s = bs->opaque;
     int64_t ret;
 
-    ret = aio_co_file_io(qemu_get_aio_context(), s->aio, s->fd, 0, NULL,
+    ret = aio_co_file_io(s->ctx, s->aio, s->fd, 0, NULL,
                          AIO_OP_FDATASYNC);
     return ret < 0 ? (int)ret : 0;
 }
@@ -887,7 +974,7 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     return status | BDRV_BLOCK_OFFSET_VALID;
 }
 
-/* ---- truncate and create -------------------------------------------------------- */
+/* ---- truncate and create ------------------------------------------------- */
 
 /* Grows or shrinks fd to offset with the preallocation mode. */
 static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
@@ -976,13 +1063,14 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
         error_setg_errno(errp, -ret, "Failed to get device size");
         return ret;
     }
-    if (offset > len) {
-        error_setg(errp, "Cannot grow device files");
-        return -EINVAL;
-    }
+    /* An exact size is checked first, as the reference does. */
     if (exact && offset != len) {
         error_setg(errp, "Cannot resize device files");
         return -ENOTSUP;
+    }
+    if (offset > len) {
+        error_setg(errp, "Cannot grow device files");
+        return -EINVAL;
     }
     return 0;
 }
@@ -1111,6 +1199,26 @@ out:
     return ret;
 }
 
+/* A device has a size already: only "off" preallocation makes sense. */
+static QemuOptDesc hdev_create_opts_desc[] = {
+    {
+        .name = "size",
+        .type = QEMU_OPT_SIZE,
+        .help = "Virtual disk size",
+    },
+    {
+        .name = "preallocation",
+        .type = QEMU_OPT_STRING,
+        .help = "Preallocation mode (allowed values: off)",
+    },
+    { NULL },
+};
+
+static QemuOptsList hdev_create_opts = {
+    .name = "host-device-create-opts",
+    .desc = hdev_create_opts_desc,
+};
+
 /*
  * host_device cannot create, only check that the device is big enough, as
  * the reference does for protocols without a creator.
@@ -1128,8 +1236,13 @@ static int coroutine_fn hdev_co_create_opts(const BlockDriver *drv,
     int ret = 0;
 
     filename = raw_strip_prefix(filename, "host_device");
+    if (prealloc && prealloc_mode_parse(prealloc) < 0) {
+        error_setg(errp, "invalid parameter value: %s", prealloc);
+        free(prealloc);
+        return -EINVAL;
+    }
     if (prealloc && strcmp(prealloc, "off")) {
-        error_setg(errp, "Unsupported preallocation mode: %s", prealloc);
+        error_setg(errp, "Unsupported preallocation mode '%s'", prealloc);
         free(prealloc);
         return -ENOTSUP;
     }
@@ -1199,6 +1312,9 @@ const BlockDriver bdrv_file = {
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_set_perm = raw_set_perm,
+    .bdrv_reopen_prepare = raw_reopen_prepare,
+    .bdrv_reopen_commit = raw_reopen_commit,
+    .bdrv_reopen_abort = raw_reopen_abort,
 };
 
 const BlockDriver bdrv_host_device = {
@@ -1212,7 +1328,7 @@ const BlockDriver bdrv_host_device = {
     .bdrv_open = hdev_open,
     .bdrv_close = raw_close,
     .bdrv_refresh_limits = raw_refresh_limits,
-    .create_opts = &file_create_opts,
+    .create_opts = &hdev_create_opts,
     .bdrv_co_create_opts = hdev_co_create_opts,
 
     .bdrv_co_preadv = raw_co_preadv,
@@ -1226,4 +1342,7 @@ const BlockDriver bdrv_host_device = {
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_set_perm = raw_set_perm,
+    .bdrv_reopen_prepare = raw_reopen_prepare,
+    .bdrv_reopen_commit = raw_reopen_commit,
+    .bdrv_reopen_abort = raw_reopen_abort,
 };

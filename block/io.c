@@ -18,6 +18,7 @@
 #include "config-host.h"
 
 #include "block/block_int.h"
+#include "block/dirty-bitmap.h"
 
 /* The bounce buffer for emulated zero writes is at most this big. */
 #define ZERO_BUFFER_MAX (1 * MiB)
@@ -38,7 +39,7 @@ void bdrv_run_co(CoroutineEntry *entry, void *opaque, bool *done)
     }
 }
 
-/* ---- in-flight counting and drain ----------------------------------------- */
+/* ---- in-flight counting and drain ---------------------------------------- */
 
 void bdrv_inc_in_flight(BlockDriverState *bs)
 {
@@ -84,7 +85,7 @@ void bdrv_drain(BlockDriverState *bs)
     }
 }
 
-/* ---- length --------------------------------------------------------------------- */
+/* ---- length -------------------------------------------------------------- */
 
 typedef struct LengthCo {
     BlockDriverState *bs;
@@ -165,31 +166,40 @@ int64_t bdrv_getlength(BlockDriverState *bs)
     return bs->total_sectors * BDRV_SECTOR_SIZE;
 }
 
-/* ---- tracked requests ------------------------------------------------------------ */
+/* ---- tracked requests ---------------------------------------------------- */
 
-static void tracked_request_begin(BdrvTrackedRequest *req,
-                                  BlockDriverState *bs, int64_t offset,
-                                  int64_t bytes, bool is_write)
+/*
+ * Every request is tracked, even when nothing serialises: a read-modify-
+ * write that starts later must find the requests already in flight. This
+ * runs for each request at each layer, so it only sets what is read later
+ * and leaves the rest of the structure alone.
+ */
+static inline void tracked_request_begin(BdrvTrackedRequest *req,
+                                         BlockDriverState *bs,
+                                         int64_t offset, int64_t bytes,
+                                         bool is_write)
 {
-    memset(req, 0, sizeof(*req));
     req->bs = bs;
     req->offset = offset;
     req->bytes = bytes;
     req->is_write = is_write;
-    req->co = qemu_coroutine_self();
+    req->serialising = false;
     req->overlap_offset = offset;
     req->overlap_bytes = bytes;
-    qemu_co_queue_init(&req->wait_queue);
+    req->waiting_for = NULL;
+    TAILQ_INIT(&req->wait_queue.entries);
     LIST_INSERT_HEAD(&bs->tracked_requests, req, list);
 }
 
-static void tracked_request_end(BdrvTrackedRequest *req)
+static inline void tracked_request_end(BdrvTrackedRequest *req)
 {
     if (req->serialising) {
         req->bs->serialising_in_flight--;
     }
     LIST_REMOVE(req, list);
-    qemu_co_queue_restart_all(&req->wait_queue);
+    if (!TAILQ_EMPTY(&req->wait_queue.entries)) {
+        qemu_co_queue_restart_all(&req->wait_queue);
+    }
 }
 
 static void tracked_request_set_serialising(BdrvTrackedRequest *req,
@@ -220,15 +230,13 @@ static bool tracked_requests_overlap(BdrvTrackedRequest *a,
  * waiting is skipped: it will re-check and wait for us when it wakes, and
  * waiting for it could close a cycle.
  */
-static void coroutine_fn wait_serialising_requests(BdrvTrackedRequest *req)
+static void coroutine_fn wait_serialising_requests_slow(
+    BdrvTrackedRequest *req)
 {
     BlockDriverState *bs = req->bs;
     BdrvTrackedRequest *r;
     bool retry;
 
-    if (!bs->serialising_in_flight) {
-        return;
-    }
     do {
         retry = false;
         LIST_FOREACH(r, &bs->tracked_requests, list) {
@@ -247,7 +255,16 @@ static void coroutine_fn wait_serialising_requests(BdrvTrackedRequest *req)
     } while (retry);
 }
 
-/* ---- request checks --------------------------------------------------------- */
+/* Nothing to walk unless some request serialises (the common case). */
+static inline void coroutine_fn
+wait_serialising_requests(BdrvTrackedRequest *req)
+{
+    if (req->bs->serialising_in_flight) {
+        wait_serialising_requests_slow(req);
+    }
+}
+
+/* ---- request checks ------------------------------------------------------ */
 
 static int bdrv_check_request(int64_t offset, int64_t bytes)
 {
@@ -260,7 +277,7 @@ static int bdrv_check_request(int64_t offset, int64_t bytes)
     return 0;
 }
 
-/* ---- padding ------------------------------------------------------------------ */
+/* ---- padding ------------------------------------------------------------- */
 
 typedef struct BdrvRequestPadding {
     uint8_t *buf;
@@ -276,9 +293,10 @@ typedef struct BdrvRequestPadding {
  * head and tail blocks and a vector [head pad][qiov part][tail pad] over the
  * aligned range. Returns false (nothing allocated) if aligned.
  */
-static bool bdrv_pad_request(BlockDriverState *bs, int64_t offset,
-                             int64_t bytes, QEMUIOVector *qiov,
-                             size_t qiov_offset, BdrvRequestPadding *pad)
+static bool bdrv_pad_request_setup(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes, QEMUIOVector *qiov,
+                                   size_t qiov_offset,
+                                   BdrvRequestPadding *pad)
 {
     size_t align = bs->bl.request_alignment;
     int64_t aligned_start;
@@ -289,9 +307,6 @@ static bool bdrv_pad_request(BlockDriverState *bs, int64_t offset,
     pad->tail = (offset + bytes) & (align - 1);
     if (pad->tail) {
         pad->tail = align - pad->tail;
-    }
-    if (!pad->head && !pad->tail) {
-        return false;
     }
     aligned_start = offset - pad->head;
     aligned_end = offset + bytes + pad->tail;
@@ -314,6 +329,21 @@ static bool bdrv_pad_request(BlockDriverState *bs, int64_t offset,
     return true;
 }
 
+static inline bool bdrv_pad_request(BlockDriverState *bs, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov,
+                                    size_t qiov_offset,
+                                    BdrvRequestPadding *pad)
+{
+    size_t align = bs->bl.request_alignment;
+
+    /* The common case first: nothing to pad, nothing to set up. */
+    if (!((offset | bytes) & (align - 1))) {
+        pad->buf = NULL;
+        return false;
+    }
+    return bdrv_pad_request_setup(bs, offset, bytes, qiov, qiov_offset, pad);
+}
+
 static void bdrv_padding_destroy(BdrvRequestPadding *pad)
 {
     if (pad->buf) {
@@ -323,9 +353,9 @@ static void bdrv_padding_destroy(BdrvRequestPadding *pad)
     memset(pad, 0, sizeof(*pad));
 }
 
-/* ---- driver calls ------------------------------------------------------------- */
+/* ---- driver calls -------------------------------------------------------- */
 
-static int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
+static inline int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
                                            int64_t offset, int64_t bytes,
                                            QEMUIOVector *qiov,
                                            size_t qiov_offset, int flags)
@@ -344,7 +374,7 @@ static int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
 
 static int coroutine_fn bdrv_co_flush_inner(BlockDriverState *bs);
 
-static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
+static inline int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
                                             int64_t offset, int64_t bytes,
                                             QEMUIOVector *qiov,
                                             size_t qiov_offset, int flags)
@@ -373,29 +403,26 @@ static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
     return ret;
 }
 
-/* ---- reads ----------------------------------------------------------------------- */
+/* ---- reads --------------------------------------------------------------- */
 
 /*
  * Reads the aligned range [offset, offset+bytes) into qiov at qiov_offset:
  * the part inside the node from the driver in max_transfer pieces, the part
  * past its end as zeroes.
  */
-static int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
-                                            int64_t offset, int64_t bytes,
-                                            QEMUIOVector *qiov,
-                                            size_t qiov_offset, int flags)
+static int coroutine_fn bdrv_aligned_preadv_split(BlockDriverState *bs,
+                                                  int64_t offset,
+                                                  int64_t bytes,
+                                                  QEMUIOVector *qiov,
+                                                  size_t qiov_offset,
+                                                  int flags, int64_t total)
 {
     int64_t align = bs->bl.request_alignment;
-    int64_t total;
     int64_t max_bytes;
     int64_t max_transfer;
     int64_t done = 0;
     int ret = 0;
 
-    total = bdrv_co_getlength(bs);
-    if (total < 0) {
-        return (int)total;
-    }
     max_bytes = ROUND_UP(MAX(0, total - offset), align);
     max_transfer = bs->bl.max_transfer ?
                    MAX(align, ROUND_DOWN(bs->bl.max_transfer, align)) :
@@ -418,6 +445,33 @@ static int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
         done += num;
     }
     return 0;
+}
+
+static inline int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
+                                                   int64_t offset,
+                                                   int64_t bytes,
+                                                   QEMUIOVector *qiov,
+                                                   size_t qiov_offset,
+                                                   int flags)
+{
+    int64_t total;
+
+    /*
+     * The length the node had at its last refresh (open, truncate, writes
+     * past the end): asking the driver on every request (an ioctl for
+     * devices) would cost more than the request.
+     */
+    if (bs->total_sectors > INT64_MAX / (int64_t)BDRV_SECTOR_SIZE) {
+        return -EFBIG;
+    }
+    total = bs->total_sectors * BDRV_SECTOR_SIZE;
+    if (offset + bytes <= total &&
+        (!bs->bl.max_transfer || bytes <= bs->bl.max_transfer)) {
+        return bdrv_driver_preadv(bs, offset, bytes, qiov, qiov_offset,
+                                  flags);
+    }
+    return bdrv_aligned_preadv_split(bs, offset, bytes, qiov, qiov_offset,
+                                     flags, total);
 }
 
 static int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
@@ -483,7 +537,7 @@ int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset,
     return bdrv_co_preadv(child, offset, bytes, &qiov, flags);
 }
 
-/* ---- writes ---------------------------------------------------------------------- */
+/* ---- writes -------------------------------------------------------------- */
 
 static int coroutine_fn bdrv_co_do_pwrite_zeroes(BlockDriverState *bs,
                                                  int64_t offset,
@@ -574,12 +628,25 @@ static int coroutine_fn bdrv_co_do_pwrite_zeroes(BlockDriverState *bs,
     return ret < 0 ? ret : 0;
 }
 
-/* Writes the aligned range; the request is tracked by the caller. */
-static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
-                                             int64_t offset, int64_t bytes,
-                                             QEMUIOVector *qiov,
-                                             size_t qiov_offset,
-                                             BdrvRequestFlags flags)
+/* A write past the end grows the node (file nodes do). */
+static inline void bdrv_write_extends(BlockDriverState *bs, int64_t end)
+{
+    if (!bs->drv->has_variable_length) {
+        int64_t end_sectors = DIV_ROUND_UP(end, BDRV_SECTOR_SIZE);
+
+        if (end_sectors > bs->total_sectors) {
+            bs->total_sectors = end_sectors;
+        }
+    }
+}
+
+/* bdrv_aligned_pwritev for zero writes, compression, detect-zeroes, splits. */
+static int coroutine_fn bdrv_aligned_pwritev_slow(BlockDriverState *bs,
+                                                  int64_t offset,
+                                                  int64_t bytes,
+                                                  QEMUIOVector *qiov,
+                                                  size_t qiov_offset,
+                                                  BdrvRequestFlags flags)
 {
     int64_t align = bs->bl.request_alignment;
     int64_t max_transfer = bs->bl.max_transfer ?
@@ -618,15 +685,36 @@ static int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
             done += num;
         }
     }
-    if (ret >= 0 && !bs->drv->has_variable_length) {
-        int64_t end_sectors = DIV_ROUND_UP(offset + bytes, BDRV_SECTOR_SIZE);
-
-        /* A write past the end grows the node (file nodes do). */
-        if (end_sectors > bs->total_sectors) {
-            bs->total_sectors = end_sectors;
-        }
+    if (ret >= 0) {
+        bdrv_write_extends(bs, offset + bytes);
     }
     return ret < 0 ? ret : 0;
+}
+
+/* Writes the aligned range; the request is tracked by the caller. */
+static inline int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
+                                                    int64_t offset,
+                                                    int64_t bytes,
+                                                    QEMUIOVector *qiov,
+                                                    size_t qiov_offset,
+                                                    BdrvRequestFlags flags)
+{
+    int ret;
+
+    /* The common case: plain data in one piece. */
+    if (!(flags & (BDRV_REQ_ZERO_WRITE | BDRV_REQ_WRITE_COMPRESSED)) &&
+        bs->detect_zeroes == BDRV_DETECT_ZEROES_OFF &&
+        (!bs->bl.max_transfer || bytes <= bs->bl.max_transfer)) {
+        ret = bdrv_driver_pwritev(bs, offset, bytes, qiov, qiov_offset,
+                                  flags);
+        if (ret < 0) {
+            return ret;
+        }
+        bdrv_write_extends(bs, offset + bytes);
+        return 0;
+    }
+    return bdrv_aligned_pwritev_slow(bs, offset, bytes, qiov, qiov_offset,
+                                     flags);
 }
 
 /*
@@ -766,6 +854,10 @@ static int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child,
                                                                  : qiov,
                                    qiov_offset, flags);
     }
+    /* Even a failed write may have changed some of the range. */
+    if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, offset, bytes);
+    }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
@@ -802,7 +894,7 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset,
                                 flags | BDRV_REQ_ZERO_WRITE);
 }
 
-/* ---- discard ------------------------------------------------------------------- */
+/* ---- discard ------------------------------------------------------------- */
 
 int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
                                   int64_t bytes)
@@ -843,6 +935,9 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     bdrv_inc_in_flight(bs);
     tracked_request_begin(&req, bs, offset, end - offset, true);
     wait_serialising_requests(&req);
+    if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, offset, end - offset);
+    }
     ret = 0;
     while (offset < end) {
         int64_t num = MIN(end - offset, max_pdiscard);
@@ -862,7 +957,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     return ret;
 }
 
-/* ---- flush ---------------------------------------------------------------------- */
+/* ---- flush --------------------------------------------------------------- */
 
 static int coroutine_fn bdrv_co_flush_inner(BlockDriverState *bs)
 {
@@ -904,7 +999,7 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     return ret;
 }
 
-/* ---- truncate ------------------------------------------------------------------- */
+/* ---- truncate ------------------------------------------------------------ */
 
 int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                                   bool exact, PreallocMode prealloc,
@@ -959,12 +1054,17 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                              "count");
         }
     }
+    if (ret >= 0 && !TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        int64_t len = bdrv_co_getlength(bs);
+
+        bdrv_dirty_bitmap_truncate(bs, len >= 0 ? len : offset);
+    }
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
 }
 
-/* ---- block status -------------------------------------------------------------- */
+/* ---- block status -------------------------------------------------------- */
 
 int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum,
@@ -1286,7 +1386,7 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
     return 0;
 }
 
-/* ---- synchronous wrappers ------------------------------------------------------ */
+/* ---- synchronous wrappers ------------------------------------------------ */
 
 typedef enum {
     RW_READ,

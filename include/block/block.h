@@ -83,7 +83,7 @@ const char *prealloc_mode_name(PreallocMode mode);
 #define BDRV_BLOCK_EOF          0x20  /* the range reaches the end */
 #define BDRV_BLOCK_RECURSE      0x40  /* (internal) refine via the file */
 
-/* ---- driver registry ------------------------------------------------------ */
+/* ---- driver registry ----------------------------------------------------- */
 
 /* Registers the built-in drivers; idempotent. The front ends call it first. */
 void bdrv_init(void);
@@ -101,7 +101,7 @@ QemuOptsList *bdrv_create_opts(BlockDriver *drv);
 BlockDriver *bdrv_find_protocol(const char *filename, bool allow_prefix,
                                 Error **errp);
 
-/* ---- creating images ------------------------------------------------------- */
+/* ---- creating images ----------------------------------------------------- */
 
 /* Creates an image with drv; opts hold size and the driver's options. */
 int bdrv_create(BlockDriver *drv, const char *filename, QemuOpts *opts,
@@ -219,7 +219,7 @@ QDict *bdrv_get_specific_info(BlockDriverState *bs, Error **errp);
  */
 bool bdrv_is_probed_raw(BlockDriverState *bs);
 
-/* ---- block status --------------------------------------------------------- */
+/* ---- block status -------------------------------------------------------- */
 
 /*
  * Status of bytes [offset, offset+bytes) of bs, looking through the backing
@@ -280,7 +280,7 @@ typedef struct BdrvCheckResult {
 /* Runs the driver's check; -ENOTSUP if the format has none. */
 int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
 
-/* ---- changing images ------------------------------------------------------- */
+/* ---- changing images ----------------------------------------------------- */
 
 /* Rewrites the backing file name/format in the header (rebase -u). */
 int bdrv_change_backing_file(BlockDriverState *bs, const char *backing_file,
@@ -309,10 +309,14 @@ BlockBackend *blk_new_with_bs(BlockDriverState *bs, bool write,
                               Error **errp);
 
 /*
- * Switches an open node between read-only and read-write by reopening its
- * protocol file in the new mode ('commit' makes its base writable). The
- * error is the one opening the file that way gives ("Could not open
- * 'base.qcow2': Permission denied").
+ * Switches an open node between read-only and read-write ('commit' makes
+ * its base writable) without closing it: its storage children (and, if it
+ * was opened with BDRV_O_RDWR_BACKING, its backing chain) switch with it,
+ * protocol files are reopened in the new mode, and the permissions and
+ * image locks follow. Errors: opening the file that way ("Could not open
+ * 'base.qcow2': Permission denied"), a lock another process holds
+ * ("Failed to get \"write\" lock"); the node is left as it was. Going
+ * read-only flushes first and fails while a user holds write permission.
  */
 int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
                               Error **errp);
@@ -323,12 +327,20 @@ int blk_make_empty(BlockBackend *blk, Error **errp);
 /* ---- persistent dirty bitmaps ('qemu-img bitmap') ------------------------ */
 
 /*
- * Operations on the persistent bitmaps of bs, stored when bs is closed.
- * Errors use the reference's words: "Bitmap already exists: NAME",
- * "Dirty bitmap 'NAME' not found", "Bitmap name cannot be empty",
- * "Granularity must be power of 2 and at least 512", and for formats
- * without bitmaps "Can't store persistent bitmaps to NODE" (-ENOTSUP).
- * granularity 0 means the format's default.
+ * Operations on the persistent bitmaps of bs, which the format loads at
+ * open and stores when bs is closed. Errors use the reference's words and
+ * come in its order:
+ *   add:    "Bitmap name cannot be empty", "Granularity must be power of 2
+ *           and at least 512", "Bitmap already exists: NAME", then for
+ *           formats without bitmaps "Can't store persistent bitmaps to
+ *           NODE" (-ENOTSUP) or the format's own refusal.
+ *   others: "Dirty bitmap 'NAME' not found" (-ENOENT; for merge the
+ *           target first, then the source), "Bitmap 'NAME' is inconsistent
+ *           and cannot be used" with a hint (-EINVAL; remove is allowed on
+ *           such a bitmap), "Bitmaps are of different sizes (destination
+ *           size is N, source size is M) and can't be merged".
+ * granularity 0 means the format's default (its cluster size within
+ * [4 KiB, 64 KiB]). A new bitmap is enabled and clean.
  */
 int bdrv_dirty_bitmap_add(BlockDriverState *bs, const char *name,
                           uint32_t granularity, Error **errp);
@@ -343,6 +355,26 @@ int bdrv_dirty_bitmap_merge(BlockDriverState *bs, const char *name,
                             BlockDriverState *src_bs, const char *src_name,
                             Error **errp);
 
+/* True if bs's format can store persistent bitmaps (convert --bitmaps). */
+bool bdrv_supports_persistent_dirty_bitmap(BlockDriverState *bs);
+
+typedef struct BlockDirtyBitmapInfo {
+    char *name;
+    uint32_t granularity;
+    int64_t count;              /* dirty bytes */
+    bool enabled;
+    bool persistent;
+    bool inconsistent;
+} BlockDirtyBitmapInfo;
+
+/*
+ * The named bitmaps of bs in creation order, in a new array *infos (NULL
+ * if none); returns how many. Free with bdrv_dirty_bitmap_info_free.
+ */
+int bdrv_query_dirty_bitmaps(BlockDriverState *bs,
+                             BlockDirtyBitmapInfo **infos);
+void bdrv_dirty_bitmap_info_free(BlockDirtyBitmapInfo *infos, int n);
+
 /* ---- measure ------------------------------------------------------------ */
 
 typedef struct BlockMeasureInfo {
@@ -356,7 +388,7 @@ typedef struct BlockMeasureInfo {
 int bdrv_measure(BlockDriver *drv, QemuOpts *opts, BlockDriverState *in_bs,
                  BlockMeasureInfo *info, Error **errp);
 
-/* ---- snapshots (internal) ------------------------------------------------- */
+/* ---- snapshots (internal) ------------------------------------------------ */
 
 typedef struct QEMUSnapshotInfo {
     char id_str[128];

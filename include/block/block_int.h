@@ -78,7 +78,6 @@ typedef struct BdrvTrackedRequest {
     bool serialising;
     int64_t overlap_offset;         /* range widened to the alignment */
     int64_t overlap_bytes;
-    Coroutine *co;
     CoQueue wait_queue;
     /* The request this one waits for (to break wait cycles). */
     struct BdrvTrackedRequest *waiting_for;
@@ -142,6 +141,8 @@ struct BlockDriverState {
     /* Driver-independent open options. */
     bool force_share;
     int backing_depth;              /* 0 for the top of a chain */
+    /* In-memory dirty bitmaps (block/dirty-bitmap.c), in creation order. */
+    TAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
 };
 
 struct BlockDriver {
@@ -254,6 +255,42 @@ struct BlockDriver {
                             uint64_t parent_perm, uint64_t parent_shared,
                             uint64_t *nperm, uint64_t *nshared);
 
+    /*
+     * ---- reopen: switching between read-only and read-write ----
+     * prepare acquires what flags (the new BDRV_O_RDWR) need without
+     * giving up what the node uses now (file-posix opens a second file
+     * descriptor in the new mode and copies its lock bytes to it); then
+     * exactly one of commit (switch over, cannot fail) and abort (drop
+     * what prepare acquired) follows. The core drains the node first and,
+     * when going read-only, flushes it. NULL: nothing to do (the driver
+     * keeps no mode-dependent state).
+     */
+    int (*bdrv_reopen_prepare)(BlockDriverState *bs, int flags,
+                               Error **errp);
+    void (*bdrv_reopen_commit)(BlockDriverState *bs);
+    void (*bdrv_reopen_abort)(BlockDriverState *bs);
+
+    /*
+     * ---- persistent dirty bitmaps (include/block/dirty-bitmap.h) ----
+     * A format that stores bitmaps creates them in memory while it opens
+     * (bdrv_create_dirty_bitmap, marked persistent) and writes every
+     * persistent bitmap back from store_persistent_dirty_bitmaps, which
+     * the core calls before bdrv_close on a writable node.
+     * can_store_new_dirty_bitmap says (with the reason in errp) whether a
+     * new persistent bitmap of that name and granularity fits the image;
+     * NULL means the format has no persistent bitmaps at all.
+     * remove_persistent_dirty_bitmap drops one from the image at once.
+     */
+    bool (*bdrv_can_store_new_dirty_bitmap)(BlockDriverState *bs,
+                                            const char *name,
+                                            uint32_t granularity,
+                                            Error **errp);
+    int (*bdrv_remove_persistent_dirty_bitmap)(BlockDriverState *bs,
+                                               const char *name,
+                                               Error **errp);
+    int (*bdrv_store_persistent_dirty_bitmaps)(BlockDriverState *bs,
+                                               Error **errp);
+
     /* ---- internal snapshots ---- */
     int (*bdrv_snapshot_create)(BlockDriverState *bs,
                                 QEMUSnapshotInfo *sn_info);
@@ -263,6 +300,13 @@ struct BlockDriver {
                                 const char *name, Error **errp);
     int (*bdrv_snapshot_list)(BlockDriverState *bs,
                               QEMUSnapshotInfo **psn_info);
+    /*
+     * Makes the (read-only) node read the snapshot's state until it is
+     * closed; "Can't find snapshot" (-ENOENT) if there is no such one.
+     */
+    int (*bdrv_snapshot_load_tmp)(BlockDriverState *bs,
+                                  const char *snapshot_id, const char *name,
+                                  Error **errp);
 };
 
 /*
@@ -338,7 +382,7 @@ void bdrv_dec_in_flight(BlockDriverState *bs);
 /* Re-reads the length of a protocol node (after truncate). */
 int bdrv_refresh_total_sectors(BlockDriverState *bs, int64_t hint);
 
-/* ---- I/O on children (block/io.c) ----------------------------------------- */
+/* ---- I/O on children (block/io.c) ---------------------------------------- */
 
 int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset,
                                 int64_t bytes, QEMUIOVector *qiov,

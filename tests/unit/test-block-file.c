@@ -162,7 +162,51 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
-/* ---- creation, holes, preallocation ---------------------------------------- */
+/* An empty name is no name, probed or not, with or without a prefix. */
+START_TEST(test_empty_filename)
+{
+    static const char *const names[] = { "", "file:" };
+    Error *err = NULL;
+    BlockBackend *blk;
+    QDict *opts;
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(names); i++) {
+        blk = blk_new_open(names[i], NULL, NULL, 0, &err);
+        ck_assert_ptr_null(blk);
+        ck_assert_str_eq(error_get_pretty(err), "The 'file' block driver "
+                         "requires a file name");
+        error_free(err);
+        err = NULL;
+    }
+    opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    qdict_put_str(opts, "file.filename", "");
+    blk = blk_new_open(NULL, NULL, opts, 0, &err);
+    ck_assert_ptr_null(blk);
+    ck_assert_str_eq(error_get_pretty(err), "The 'file' block driver "
+                     "requires a file name");
+    error_free(err);
+    err = NULL;
+
+    /* "file": "x" names a node, which a lone image cannot refer to. */
+    opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    qdict_put_str(opts, "file", path);
+    blk = blk_new_open(NULL, NULL, opts, 0, &err);
+    ck_assert_ptr_null(blk);
+    {
+        char *want = xasprintf("Cannot find device='%s' nor node-name='%s'",
+                               path, path);
+
+        ck_assert_str_eq(error_get_pretty(err), want);
+        free(want);
+    }
+    error_free(err);
+}
+END_TEST
+
+/* ---- creation, holes, preallocation -------------------------------------- */
 
 static int64_t allocated(void)
 {
@@ -282,7 +326,7 @@ START_TEST(test_truncate_file)
 }
 END_TEST
 
-/* ---- locking ---------------------------------------------------------------- */
+/* ---- locking ------------------------------------------------------------- */
 
 /* The lock bytes held on path: bit i for byte 100+i, bit 4+i for 200+i. */
 static uint64_t held_lock_bytes(void)
@@ -439,6 +483,7 @@ static Suite *block_file_suite(void)
     tcase_add_test(tc, test_io_uring);
     tcase_add_test(tc, test_io_native);
     tcase_add_test(tc, test_bad_options);
+    tcase_add_test(tc, test_empty_filename);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("create-holes-truncate");

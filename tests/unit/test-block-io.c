@@ -61,7 +61,7 @@ static BlockBackend *open_raw(const char *name, const char *file_opts,
     return blk;
 }
 
-/* ---- alignment and padding ------------------------------------------------ */
+/* ---- alignment and padding ----------------------------------------------- */
 
 static void check_unaligned_io(const char *align)
 {
@@ -197,7 +197,7 @@ START_TEST(test_rmw_concurrent_straddle)
 }
 END_TEST
 
-/* ---- max_transfer splitting ------------------------------------------------ */
+/* ---- max_transfer splitting ---------------------------------------------- */
 
 START_TEST(test_max_transfer)
 {
@@ -220,7 +220,7 @@ START_TEST(test_max_transfer)
 }
 END_TEST
 
-/* ---- zero writes -------------------------------------------------------------- */
+/* ---- zero writes --------------------------------------------------------- */
 
 START_TEST(test_zero_fallback)
 {
@@ -302,7 +302,7 @@ START_TEST(test_detect_zeroes)
 }
 END_TEST
 
-/* ---- discard and flush -------------------------------------------------------- */
+/* ---- discard and flush --------------------------------------------------- */
 
 START_TEST(test_discard_needs_unmap)
 {
@@ -352,7 +352,7 @@ START_TEST(test_flush_modes)
 }
 END_TEST
 
-/* ---- bounds and permissions ------------------------------------------------- */
+/* ---- bounds and permissions ---------------------------------------------- */
 
 START_TEST(test_bounds)
 {
@@ -410,7 +410,7 @@ START_TEST(test_truncate)
 }
 END_TEST
 
-/* ---- fault injection --------------------------------------------------------- */
+/* ---- fault injection ----------------------------------------------------- */
 
 START_TEST(test_fault_read)
 {
@@ -503,7 +503,7 @@ START_TEST(test_fault_flush)
 }
 END_TEST
 
-/* ---- block status ------------------------------------------------------------ */
+/* ---- block status -------------------------------------------------------- */
 
 START_TEST(test_status_raw_offset)
 {
@@ -670,7 +670,7 @@ START_TEST(test_backing_loops)
 }
 END_TEST
 
-/* ---- probing, options, registry ---------------------------------------------- */
+/* ---- probing, options, registry ------------------------------------------ */
 
 START_TEST(test_probe)
 {

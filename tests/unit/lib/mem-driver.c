@@ -5,6 +5,7 @@
 #include "config-host.h"
 
 #include "test-block.h"
+#include "block/dirty-bitmap.h"
 #include "util/aio.h"
 #include "util/bswap.h"
 #include "util/cutils.h"
@@ -125,7 +126,7 @@ void mem_image_clear_faults(MemImage *img)
     img->trunc_nth = 0;
 }
 
-/* ---- the driver ------------------------------------------------------------ */
+/* ---- the driver ---------------------------------------------------------- */
 
 typedef struct BDRVMemState {
     MemImage *img;
@@ -447,7 +448,7 @@ static const BlockDriver bdrv_mem = {
     .bdrv_has_zero_init = mem_has_zero_init,
 };
 
-/* ---- testfmt ---------------------------------------------------------------- */
+/* ---- testfmt ------------------------------------------------------------- */
 
 typedef struct BDRVTestFmtState {
     uint8_t *header;            /* 4096 bytes: sector 0 + allocation map */
@@ -460,6 +461,8 @@ static int testfmt_probe(const uint8_t *buf, int buf_size,
 {
     return buf_size >= 8 && !memcmp(buf, "TESTFMT", 8) ? 100 : 0;
 }
+
+static int testfmt_load_bitmaps(BlockDriverState *bs, Error **errp);
 
 static int testfmt_open(BlockDriverState *bs, QDict *options, int flags,
                         Error **errp)
@@ -491,6 +494,10 @@ static int testfmt_open(BlockDriverState *bs, QDict *options, int flags,
     memcpy(bs->backing_format, s->header + 272, 15);
     bs->backing_format[15] = '\0';
     qemu_co_mutex_init(&s->lock);
+    ret = testfmt_load_bitmaps(bs, errp);
+    if (ret < 0) {
+        goto fail;
+    }
     return 0;
 fail:
     qemu_vfree(s->header);
@@ -635,6 +642,179 @@ static int testfmt_change_backing_file(BlockDriverState *bs,
     return bdrv_pwrite(bs->file, 0, 512, s->header, 0);
 }
 
+static int testfmt_make_empty(BlockDriverState *bs)
+{
+    BDRVTestFmtState *s = bs->opaque;
+
+    memset(s->header + 512, 0, TESTFMT_CLUSTER - 512);
+    return bdrv_pwrite(bs->file, 512, TESTFMT_CLUSTER - 512,
+                       s->header + 512, 0);
+}
+
+/* ---- testfmt's persistent bitmaps (a registry in memory) ---------------- */
+
+#define TESTFMT_MAX_BITMAPS 8
+#define TESTFMT_MAX_BITMAP_NAME 32
+
+static TestfmtBitmap *stored_bitmaps;
+
+static const char *testfmt_key(BlockDriverState *bs)
+{
+    return bs->file->bs->filename;
+}
+
+TestfmtBitmap *testfmt_stored_bitmap(const char *file, const char *name)
+{
+    TestfmtBitmap *b;
+
+    for (b = stored_bitmaps; b; b = b->next) {
+        if (!strcmp(b->file, file) && !strcmp(b->name, name)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static void testfmt_drop_stored(TestfmtBitmap *victim)
+{
+    TestfmtBitmap **p;
+
+    for (p = &stored_bitmaps; *p; p = &(*p)->next) {
+        if (*p == victim) {
+            *p = victim->next;
+            free(victim->data);
+            free(victim);
+            return;
+        }
+    }
+}
+
+void testfmt_forget_bitmaps(const char *file)
+{
+    TestfmtBitmap *b = stored_bitmaps;
+
+    while (b) {
+        TestfmtBitmap *next = b->next;
+
+        if (!file || !strcmp(b->file, file)) {
+            testfmt_drop_stored(b);
+        }
+        b = next;
+    }
+}
+
+/*
+ * As qcow2 does: bitmaps are loaded at open; a writable open marks them in
+ * use until they are stored again, so one found in use was not stored
+ * after its last writable open and is inconsistent.
+ */
+static int testfmt_load_bitmaps(BlockDriverState *bs, Error **errp)
+{
+    TestfmtBitmap *b;
+
+    for (b = stored_bitmaps; b; b = b->next) {
+        BdrvDirtyBitmap *bm;
+
+        if (strcmp(b->file, testfmt_key(bs))) {
+            continue;
+        }
+        bm = bdrv_create_dirty_bitmap(bs, b->granularity, b->name, errp);
+        if (!bm) {
+            return -EINVAL;
+        }
+        bdrv_dirty_bitmap_set_persistence(bm, true);
+        if (b->in_use) {
+            bdrv_dirty_bitmap_set_inconsistent(bm);
+            continue;
+        }
+        if (b->data) {
+            bdrv_dirty_bitmap_deserialize_part(bm, b->data, 0, b->size);
+        }
+        if (!b->enabled) {
+            bdrv_disable_dirty_bitmap(bm);
+        }
+        if (bs->read_only) {
+            bdrv_dirty_bitmap_set_readonly(bm, true);
+        } else {
+            b->in_use = true;
+        }
+    }
+    return 0;
+}
+
+static bool testfmt_can_store_new_dirty_bitmap(BlockDriverState *bs,
+                                               const char *name,
+                                               uint32_t granularity,
+                                               Error **errp)
+{
+    TestfmtBitmap *b;
+    int n = 0;
+
+    for (b = stored_bitmaps; b; b = b->next) {
+        n += !strcmp(b->file, testfmt_key(bs));
+    }
+    if (strlen(name) > TESTFMT_MAX_BITMAP_NAME) {
+        error_setg(errp, "Can't make bitmap '%s' persistent in '%s': Name "
+                   "length exceeds maximum (%d characters)", name,
+                   bs->node_name, TESTFMT_MAX_BITMAP_NAME);
+        return false;
+    }
+    if (n >= TESTFMT_MAX_BITMAPS) {
+        error_setg(errp, "Can't make bitmap '%s' persistent in '%s': Too "
+                   "many bitmaps", name, bs->node_name);
+        return false;
+    }
+    return true;
+}
+
+static int testfmt_remove_persistent_dirty_bitmap(BlockDriverState *bs,
+                                                  const char *name,
+                                                  Error **errp)
+{
+    TestfmtBitmap *b = testfmt_stored_bitmap(testfmt_key(bs), name);
+
+    if (b) {
+        testfmt_drop_stored(b);
+    }
+    return 0;
+}
+
+static int testfmt_store_persistent_dirty_bitmaps(BlockDriverState *bs,
+                                                  Error **errp)
+{
+    BdrvDirtyBitmap *bm;
+
+    for (bm = bdrv_dirty_bitmap_first(bs); bm;
+         bm = bdrv_dirty_bitmap_next(bm)) {
+        const char *name = bdrv_dirty_bitmap_name(bm);
+        TestfmtBitmap *b;
+        int64_t size = bdrv_dirty_bitmap_size(bm);
+
+        if (!name || !bdrv_dirty_bitmap_get_persistence(bm) ||
+            bdrv_dirty_bitmap_inconsistent(bm)) {
+            continue;
+        }
+        b = testfmt_stored_bitmap(testfmt_key(bs), name);
+        if (!b) {
+            b = xzalloc(sizeof(*b));
+            pstrcpy(b->file, sizeof(b->file), testfmt_key(bs));
+            pstrcpy(b->name, sizeof(b->name), name);
+            b->next = stored_bitmaps;
+            stored_bitmaps = b;
+        }
+        free(b->data);
+        b->granularity = bdrv_dirty_bitmap_granularity(bm);
+        b->enabled = bdrv_dirty_bitmap_enabled(bm);
+        b->size = size;
+        b->data_len = bdrv_dirty_bitmap_serialization_size(bm, 0, size);
+        b->data = xzalloc(b->data_len + 1);
+        bdrv_dirty_bitmap_serialize_part(bm, b->data, 0, size);
+        b->in_use = false;
+        b->stores++;
+    }
+    return 0;
+}
+
 static const BlockDriver bdrv_testfmt = {
     .format_name = "testfmt",
     .instance_size = sizeof(BDRVTestFmtState),
@@ -647,6 +827,12 @@ static const BlockDriver bdrv_testfmt = {
     .bdrv_co_pwritev = testfmt_co_pwritev,
     .bdrv_co_block_status = testfmt_co_block_status,
     .bdrv_change_backing_file = testfmt_change_backing_file,
+    .bdrv_make_empty = testfmt_make_empty,
+    .bdrv_can_store_new_dirty_bitmap = testfmt_can_store_new_dirty_bitmap,
+    .bdrv_remove_persistent_dirty_bitmap =
+        testfmt_remove_persistent_dirty_bitmap,
+    .bdrv_store_persistent_dirty_bitmaps =
+        testfmt_store_persistent_dirty_bitmaps,
 };
 
 MemImage *testfmt_image_create(const char *name, int64_t size,
@@ -666,7 +852,7 @@ MemImage *testfmt_image_create(const char *name, int64_t size,
     return img;
 }
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 void test_block_init(void)
 {

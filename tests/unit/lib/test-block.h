@@ -87,6 +87,31 @@ void mem_image_clear_faults(MemImage *img);
 MemImage *testfmt_image_create(const char *name, int64_t size,
                                const char *backing, const char *backing_fmt);
 
+/*
+ * testfmt stores persistent dirty bitmaps in a registry in memory, keyed by
+ * the file node's name ("mem:NAME" or a path): loaded at open (inconsistent
+ * if found in use, read-only on read-only opens; a writable open marks
+ * them in use), stored when the node closes. It accepts names of up to 32
+ * characters and 8 bitmaps per image, refusing others as qcow2 words it.
+ * testfmt also implements make_empty (clears the allocation map).
+ */
+typedef struct TestfmtBitmap {
+    char file[PATH_MAX];
+    char name[64];
+    uint32_t granularity;
+    bool enabled;
+    bool in_use;
+    int64_t size;               /* bytes covered */
+    uint8_t *data;              /* serialized bits */
+    uint64_t data_len;
+    int stores;                 /* times stored */
+    struct TestfmtBitmap *next;
+} TestfmtBitmap;
+
+TestfmtBitmap *testfmt_stored_bitmap(const char *file, const char *name);
+/* Drops the stored bitmaps of file (NULL: of every image). */
+void testfmt_forget_bitmaps(const char *file);
+
 /* Opens "mem:NAME" read-write (or read-only) with format fmt; aborts on
  * failure (tests that expect failure call blk_new_open themselves). */
 BlockBackend *test_open(const char *name, const char *fmt, bool rw);
