@@ -2193,6 +2193,64 @@ static int qcow2_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     return 0;
 }
 
+/*
+ * The persistent bitmaps as info lists them: name, granularity, flags.
+ * NULL when there are none (or the extension is not consistent).
+ */
+static QList *bitmaps_info(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QList *list = NULL;
+    uint8_t *dir;
+    uint64_t pos = 0;
+    uint32_t n;
+
+    if (!s->has_bitmaps_ext || !s->nb_bitmaps ||
+        !(s->autoclear_features & QCOW2_AUTOCLEAR_BITMAPS) ||
+        s->bitmap_directory_size > QCOW_MAX_EXT_DATA * 16) {
+        return NULL;
+    }
+    dir = xmalloc(s->bitmap_directory_size);
+    if (bdrv_pread(bs->file, s->bitmap_directory_offset,
+                   s->bitmap_directory_size, dir, 0) < 0) {
+        free(dir);
+        return NULL;
+    }
+    list = qlist_new();
+    for (n = 0; n < s->nb_bitmaps && pos + 24 <= s->bitmap_directory_size;
+         n++) {
+        uint32_t flags = ldbe32(dir + pos + 12);
+        uint8_t granularity_bits = dir[pos + 17];
+        uint16_t name_size = ldbe16(dir + pos + 18);
+        uint32_t extra = ldbe32(dir + pos + 20);
+        QDict *bm = qdict_new();
+        QList *fl = qlist_new();
+        char *name;
+
+        if (pos + 24 + extra + name_size > s->bitmap_directory_size ||
+            granularity_bits > 63) {
+            qobject_unref(QOBJECT(bm));
+            qobject_unref(QOBJECT(fl));
+            break;
+        }
+        if (flags & 1) {
+            qlist_append_str(fl, "in-use");
+        }
+        if (flags & 2) {
+            qlist_append_str(fl, "auto");
+        }
+        name = xstrndup((const char *)dir + pos + 24 + extra, name_size);
+        qdict_put(bm, "flags", fl);
+        qdict_put_str(bm, "name", name);
+        qdict_put_uint(bm, "granularity", 1ULL << granularity_bits);
+        free(name);
+        qlist_append(list, bm);
+        pos += ROUND_UP(24 + (uint64_t)name_size + extra, 8);
+    }
+    free(dir);
+    return list;
+}
+
 static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -2207,9 +2265,14 @@ static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
                       QCOW2_COMPRESSION_TYPE_ZSTD ? "zstd" : "zlib");
     } else {
         qdict_put_str(data, "compat", "1.1");
+        QList *bitmaps = bitmaps_info(bs);
+
         qdict_put_bool(data, "lazy-refcounts",
                        !!(s->compatible_features &
                           QCOW2_COMPAT_LAZY_REFCOUNTS));
+        if (bitmaps) {
+            qdict_put(data, "bitmaps", bitmaps);
+        }
         qdict_put_bool(data, "corrupt",
                        !!(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT));
         qdict_put_int(data, "refcount-bits", s->refcount_bits);

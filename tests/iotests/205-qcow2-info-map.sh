@@ -64,3 +64,11 @@ cp clean.qcow2 h.qcow2
 poke h.qcow2 72 '>Q' 0x60
 poke h.qcow2 $((0x78 + 4 * 48 + 1)) '>B' 5
 img info h.qcow2
+
+# Persistent bitmaps the reference made: listed by info, kept by check.
+"$REF_QEMU_IMG" create -q -f qcow2 bm.qcow2 1M
+"$REF_QEMU_IMG" bitmap --add bm.qcow2 bm0
+"$REF_QEMU_IMG" bitmap --add -g 128k --disable bm.qcow2 bm1
+info bm.qcow2
+info --output=json bm.qcow2
+img check bm.qcow2
