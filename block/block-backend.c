@@ -83,6 +83,17 @@ BlockBackend *blk_new_with_bs(BlockDriverState *bs, bool write, Error **errp)
     return blk_attach(bs, perm, BLK_PERM_ALL, errp);
 }
 
+BlockBackend *blk_new_open_ext(const char *filename, const char *fmt,
+                               QDict *options, int flags,
+                               BlockOpenNotes *notes, Error **errp)
+{
+    BlockOpenNotes *old = bdrv_open_notes_swap(notes);
+    BlockBackend *blk = blk_new_open(filename, fmt, options, flags, errp);
+
+    bdrv_open_notes_swap(old);
+    return blk;
+}
+
 BlockBackend *blk_new_open(const char *filename, const char *fmt,
                            QDict *options, int flags, Error **errp)
 {
