@@ -118,11 +118,12 @@ BlockBackend *blk_new_open(const char *filename, const char *fmt,
     if (!bs) {
         return NULL;
     }
-    blk_perm_for_flags(bs->open_flags | (flags & BDRV_O_NO_IO), &perm,
-                       &shared);
-    if (bs->read_only) {
-        perm &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
-    }
+    /*
+     * The user asks for what the flags say: a node that options made
+     * read-only (read-only=on) cannot grant writes ("Block node is
+     * read-only"), as in the reference.
+     */
+    blk_perm_for_flags(flags, &perm, &shared);
     blk = blk_attach(bs, perm, shared, errp);
     if (blk) {
         blk->enable_write_cache = !(flags & BDRV_O_WRITETHROUGH);

@@ -475,6 +475,11 @@ static int bdrv_apply_perms(BlockDriverState *bs, Error **errp)
     int ret;
 
     bdrv_update_cumulative(bs);
+    if (bs->read_only &&
+        (bs->cumulative_perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED))) {
+        error_setg(errp, "Block node is read-only");
+        return -EPERM;
+    }
     if (bs->drv && bs->drv->bdrv_set_perm) {
         ret = bs->drv->bdrv_set_perm(bs, bs->cumulative_perm,
                                      bs->cumulative_shared_perm, errp);

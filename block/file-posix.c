@@ -457,7 +457,14 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     qdict_del(options, "aio-max-batch");
     qdict_del(options, "drop-cache");
     qdict_del(options, "x-check-cache-dropped");
-    qdict_del(options, "pr-manager");
+    /* There are no persistent reservation managers to name. */
+    if (qdict_haskey(options, "pr-manager")) {
+        error_setg(errp, "No persistent reservation manager with id '%s'",
+                   qdict_get_try_str(options, "pr-manager") ?
+                   qdict_get_try_str(options, "pr-manager") : "");
+        ret = -EINVAL;
+        goto fail;
+    }
 
     if (s->aio == AIO_BACKEND_NATIVE && !(flags & BDRV_O_NOCACHE)) {
         error_setg(errp, "aio=native was specified, but it requires "
@@ -1176,10 +1183,10 @@ static int coroutine_fn raw_co_create_opts(const BlockDriver *drv,
         return -EINVAL;
     }
     free(buf);
-    if (prealloc == PREALLOC_MODE_METADATA) {
-        error_setg(errp, "Unsupported preallocation mode: metadata");
-        return -ENOTSUP;
-    }
+    /*
+     * "metadata" is refused by the truncate below, after the file was
+     * created (and emptied), as the reference does.
+     */
     if (hint > UINT32_MAX) {
         error_setg(errp, "Extent size hint is too large");
         return -EINVAL;
