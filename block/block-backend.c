@@ -119,11 +119,14 @@ BlockBackend *blk_new_open(const char *filename, const char *fmt,
         return NULL;
     }
     /*
-     * The user asks for what the flags say: a node that options made
-     * read-only (read-only=on) cannot grant writes ("Block node is
+     * The user asks for what the flags say, and for what options added
+     * (read-only=off makes a read-only open writable); a node that options
+     * made read-only (read-only=on) cannot grant writes ("Block node is
      * read-only"), as in the reference.
      */
-    blk_perm_for_flags(flags, &perm, &shared);
+    blk_perm_for_flags(bs->open_flags |
+                       (flags & (BDRV_O_NO_IO | BDRV_O_RDWR | BDRV_O_RESIZE)),
+                       &perm, &shared);
     blk = blk_attach(bs, perm, shared, errp);
     if (blk) {
         blk->enable_write_cache = !(flags & BDRV_O_WRITETHROUGH);

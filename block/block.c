@@ -1278,13 +1278,12 @@ static bool bdrv_take_common_options(BlockDriverState *bs, QDict *options,
     bool b;
     char *s;
 
+    /* read-only=off makes the node writable even on a read-only open. */
     b = !(*flags & BDRV_O_RDWR);
     if (!opt_take_bool(options, "read-only", &b, errp)) {
         return false;
     }
-    if (b) {
-        *flags &= ~BDRV_O_RDWR;
-    }
+    *flags = b ? (*flags & ~BDRV_O_RDWR) : (*flags | BDRV_O_RDWR);
     qdict_del(options, "auto-read-only");
     b = *flags & BDRV_O_NOCACHE;
     if (!opt_take_bool(options, "cache.direct", &b, errp)) {
