@@ -8,9 +8,19 @@
  *  - Ranges that hold data are read in chunks of up to CONVERT_BUF_SIZE by
  *    -m worker coroutines at once; each chunk is scanned for zero blocks
  *    (-S) and only the non-zero blocks are written.
- *  - Reads run in parallel; writes go out in order unless -W is given.
- *    Every request is asynchronous, so the event loop batches the workers'
- *    requests into one io_uring submission per loop turn.
+ *  - Reads run in parallel; writes are issued in order unless -W is given.
+ *    All the pieces of a chunk (its data runs between zero blocks) are
+ *    issued at once, and the next chunk may issue its own while they are
+ *    in flight: waiting for each piece before the next left the kernel's
+ *    writer idle whenever this thread was busy copying a read (measured:
+ *    2x slower). Every request is asynchronous, so the event loop batches
+ *    them into one io_uring submission per loop turn.
+ *  - The cost is the kernel's copying: page cache to buffer (io_uring does
+ *    cached reads inline, on this thread, next to the zero scan) and
+ *    buffer to page cache (ext4 buffered writes go to io_uring's kernel
+ *    workers, so they overlap with the reads). Moving the reads to the
+ *    thread pool too was measured: no faster alone on a busy machine, and
+ *    1.1-1.5x slower with four converts at once (the build-farm case).
  *
  * Where the target's bytes and holes must match the reference's output image,
  * the chunking (block status runs capped at 2 MiB) and the zero-run rules
@@ -174,11 +184,12 @@ static int64_t convert_sector_run(const uint8_t *buf, int64_t bytes,
  */
 static int64_t convert_sparse_run(const uint8_t *buf, int64_t bytes,
                                   int64_t offset, int64_t min, int64_t align,
-                                  bool *is_data)
+                                  bool *is_data, int64_t *next_zero)
 {
     int64_t used, checked, len;
     bool data;
 
+    *next_zero = 0;
     if (bytes < min) {
         min = bytes;
     }
@@ -195,6 +206,11 @@ static int64_t convert_sparse_run(const uint8_t *buf, int64_t bytes,
         if (data) {
             used = checked;
         } else if (len >= min) {
+            /*
+             * Runs alternate, so this zero run starts at 'used' and is the
+             * next piece: hand it over rather than scan it again.
+             */
+            *next_zero = len;
             break;
         }
     }
@@ -278,21 +294,28 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
         }
     }
     n = s->status_end - s->next;
-    if (s->status == CONVERT_DATA) {
+    *status = s->status;
+    if (*status == CONVERT_DATA) {
         n = MIN(n, s->buf_size);
-        if (s->compressed && s->cluster_size) {
-            /* Compressed clusters are written whole */
-            int64_t end = ROUND_DOWN(s->next + n, s->cluster_size);
+    }
+    if (s->compressed && s->cluster_size) {
+        /*
+         * Compressed clusters are written whole: a run shorter than a
+         * cluster is copied as part of one, longer ones stop at a cluster
+         * boundary.
+         */
+        int64_t left = s->src_cur_start + s->src_len[s->src_cur] - s->next;
 
-            if (end > s->next) {
-                n = end - s->next;
-            }
+        if (n < s->cluster_size) {
+            n = MIN(s->cluster_size, left);
+            *status = CONVERT_DATA;
+        } else {
+            n = ROUND_DOWN(n, s->cluster_size);
         }
     }
     *offset = s->next;
     *src_idx = s->src_cur;
     *src_off = s->next - s->src_cur_start;
-    *status = s->status;
     s->next += n;
     return n;
 }
@@ -364,18 +387,100 @@ static void coroutine_fn convert_co_throttle(ConvertState *s, int64_t bytes)
     }
 }
 
+/*
+ * The writes of one chunk in flight: its pieces (data runs and zero runs)
+ * go out at once, each in a coroutine of its own, so that the kernel has
+ * the next one queued while it copies the current one.
+ */
+typedef struct ConvertPieces {
+    int pending;                /* pieces not done, +1 while submitting */
+    int ret;                    /* the first failure */
+    Coroutine *waiter;          /* the worker, once it waits */
+} ConvertPieces;
+
+typedef struct ConvertPiece {
+    ConvertState *s;
+    ConvertPieces *pieces;
+    int64_t offset;
+    int64_t bytes;
+    uint8_t *buf;               /* NULL: a zero run */
+} ConvertPiece;
+
+static void convert_piece_done(ConvertPieces *p, int ret)
+{
+    if (ret < 0 && !p->ret) {
+        p->ret = ret;
+    }
+    if (--p->pending == 0 && p->waiter) {
+        aio_co_wake(p->waiter);
+    }
+}
+
+static void coroutine_fn convert_co_piece(void *opaque)
+{
+    ConvertPiece *w = opaque;
+    QEMUIOVector qiov;
+    int ret;
+
+    if (w->buf) {
+        qemu_iovec_init_buf(&qiov, w->buf, w->bytes);
+        ret = blk_co_pwritev(w->s->target, w->offset, w->bytes, &qiov, 0);
+    } else {
+        ret = convert_co_zero(w->s, w->offset, w->bytes);
+    }
+    convert_piece_done(w->pieces, ret);
+    free(w);
+}
+
+static void coroutine_fn convert_co_start_piece(ConvertState *s,
+                                                ConvertPieces *p,
+                                                int64_t offset,
+                                                int64_t bytes, uint8_t *buf)
+{
+    ConvertPiece *w = xnew(ConvertPiece, 1);
+
+    *w = (ConvertPiece) {
+        .s = s, .pieces = p, .offset = offset, .bytes = bytes, .buf = buf,
+    };
+    p->pending++;
+    qemu_coroutine_enter(qemu_coroutine_create(convert_co_piece, w));
+}
+
+/* Waits until every piece started on p is done; their first error. */
+static int coroutine_fn convert_co_wait_pieces(ConvertPieces *p)
+{
+    if (--p->pending > 0) {
+        p->waiter = qemu_coroutine_self();
+        while (p->pending > 0) {
+            qemu_coroutine_yield();
+        }
+        p->waiter = NULL;
+    }
+    return p->ret;
+}
+
+/*
+ * Starts the writes of a chunk: [offset, offset+bytes) of the target from
+ * buf, according to status. Returns 0 or -errno for what failed at once;
+ * the rest is collected with convert_co_wait_pieces(p), which must follow
+ * (p->pending starts at 1).
+ */
 static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
                                          int64_t bytes, uint8_t *buf,
-                                         ConvertStatus status)
+                                         ConvertStatus status,
+                                         ConvertPieces *p)
 {
     QEMUIOVector qiov;
-    int ret = 0;
+    int64_t next_zero = 0;
 
     if (status == CONVERT_BACKING) {
         return 0;
     }
     if (status == CONVERT_ZERO) {
-        return convert_co_zero(s, offset, bytes);
+        if (!s->has_zero_init) {
+            convert_co_start_piece(s, p, offset, bytes, NULL);
+        }
+        return 0;
     }
     convert_co_throttle(s, bytes);
 
@@ -393,18 +498,16 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
         int64_t len = bytes;
         bool is_data = true;
 
-        if (s->scan_zeroes) {
+        if (next_zero) {
+            len = next_zero;
+            is_data = false;
+            next_zero = 0;
+        } else if (s->scan_zeroes) {
             len = convert_sparse_run(buf, bytes, offset, s->min_sparse,
-                                     s->alignment, &is_data);
+                                     s->alignment, &is_data, &next_zero);
         }
-        if (is_data) {
-            qemu_iovec_init_buf(&qiov, buf, len);
-            ret = blk_co_pwritev(s->target, offset, len, &qiov, 0);
-        } else {
-            ret = convert_co_zero(s, offset, len);
-        }
-        if (ret < 0) {
-            return ret;
+        if (is_data || !s->has_zero_init) {
+            convert_co_start_piece(s, p, offset, len, is_data ? buf : NULL);
         }
         buf += len;
         offset += len;
@@ -428,8 +531,9 @@ static void coroutine_fn convert_co_worker(void *opaque)
 
     while (s->ret == -EINPROGRESS) {
         ConvertStatus status;
+        ConvertPieces pieces;
         int64_t offset, src_off, n;
-        int src_idx, ret;
+        int src_idx, ret, ret2;
 
         qemu_co_mutex_lock(&s->lock);
         if (s->ret != -EINPROGRESS) {
@@ -462,14 +566,14 @@ static void coroutine_fn convert_co_worker(void *opaque)
             }
         }
 
-        ret = convert_co_write(s, offset, n, buf, status);
-        if (ret < 0) {
-            error_report("error while writing at byte %lld: %s",
-                         (long long)offset, strerror(-ret));
-            convert_fail(s, ret);
-            break;
-        }
+        pieces = (ConvertPieces) { .pending = 1 };
+        ret = convert_co_write(s, offset, n, buf, status, &pieces);
 
+        /*
+         * In order means issued in order: the next chunk may start its
+         * writes while this one's are in flight, and the progress bar
+         * advances in chunk order, as the reference's does.
+         */
         if (s->wr_in_order) {
             s->wr_offs = offset + n;
             qemu_co_queue_restart_all(&s->wr_queue);
@@ -478,6 +582,18 @@ static void coroutine_fn convert_co_worker(void *opaque)
             s->counted_done += n;
             qemu_progress_print(100.0f * (float)s->counted_done /
                                 (float)s->counted_total, 0);
+        }
+
+        /* The buffer is reused for the next chunk: wait for its writes */
+        ret2 = convert_co_wait_pieces(&pieces);
+        if (ret >= 0) {
+            ret = ret2;
+        }
+        if (ret < 0) {
+            error_report("error while writing at byte %lld: %s",
+                         (long long)offset, strerror(-ret));
+            convert_fail(s, ret);
+            break;
         }
     }
     qemu_vfree(buf);
@@ -609,7 +725,7 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
                                  const char *options, int64_t size,
                                  const char *backing, const char *backing_fmt,
                                  bool compress, bool bitmaps,
-                                 const char *src_fmt)
+                                 const char *src_fmt, bool *has_backing)
 {
     BlockDriver *proto_drv;
     QemuOptsList *create_opts;
@@ -657,6 +773,12 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
             goto out;
         }
         qemu_opt_set(opts, "backing_fmt", backing_fmt, NULL);
+    }
+    /* -B and -F, or the same given with -o */
+    *has_backing = qemu_opt_get(opts, "backing_file") != NULL;
+    if (*has_backing && !qemu_opt_get(opts, "backing_fmt")) {
+        error_report("Use of backing file requires explicit backing format");
+        goto out;
     }
     if (compress && !format_supports_compression(out_fmt)) {
         error_report("Compression not supported for this file format");
@@ -895,15 +1017,6 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
-    if (!(src_flags & BDRV_O_NOCACHE)) {
-        /*
-         * Reads that hit the page cache are copies done by whoever submits
-         * them: io_uring does them inline on this thread, which also scans
-         * for zeroes and writes. The thread pool moves them to another
-         * core, overlapping them with the scanning and the writes.
-         */
-        src_flags |= BDRV_O_THREADS_AIO;
-    }
     flags = BDRV_O_RDWR;
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);
@@ -956,8 +1069,8 @@ int img_convert(int argc, char **argv)
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
                                   bitmaps,
-                                  bdrv_get_format_name(blk_bs(s.src[0])))
-            < 0) {
+                                  bdrv_get_format_name(blk_bs(s.src[0])),
+                                  &s.target_has_backing) < 0) {
             goto out;
         }
     } else if (bitmaps &&
@@ -967,10 +1080,12 @@ int img_convert(int argc, char **argv)
         goto out;
     }
 
-    /* The target's backing file is not needed: we only write to it */
+    /*
+     * The target opens with its backing chain, as the reference's does: a
+     * missing backing file fails here.
+     */
     s.target = img_open(tgt_image_opts, out_filename,
-                        tgt_image_opts ? NULL : out_fmt,
-                        flags | (skip_create ? 0 : BDRV_O_NO_BACKING), NULL,
+                        tgt_image_opts ? NULL : out_fmt, flags, NULL,
                         flags & BDRV_O_WRITETHROUGH, quiet, false);
     if (!s.target) {
         goto out;
@@ -1007,7 +1122,6 @@ int img_convert(int argc, char **argv)
         }
         s.has_zero_init = target_is_zero;
     } else {
-        s.target_has_backing = out_baseimg != NULL;
         s.has_zero_init = min_sparse && !s.target_has_backing &&
                           bdrv_has_zero_init(blk_bs(s.target));
     }

@@ -90,3 +90,10 @@ img convert -O raw src.raw t8.raw
 stat -c %s t8.raw
 _md5 t8.raw
 ref_img map --output=json -f raw t8.raw
+
+echo "== O_DIRECT both sides, odd-sized source"
+img convert -t none -T none -O raw odd.raw t9.raw
+_md5 t9.raw
+img convert -t directsync -S 512 -O raw odd.raw t10.raw
+_md5 t10.raw
+ref_img map --output=json -f raw t10.raw

@@ -111,3 +111,7 @@ img convert -O raw -o help x
 img convert -O raw -o help a.raw o.raw
 img convert -O raw -o preallocation=full,help a.raw o.raw
 ls
+echo "== --object"
+img convert --object secret,id=s0,data=x a.raw o2.raw
+img convert --object bogus a.raw o2.raw
+img convert --object secret,id=s0 a.raw o2.raw

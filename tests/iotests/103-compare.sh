@@ -83,3 +83,5 @@ img compare nosuch.raw a.raw
 img compare -f bogus a.raw a.raw
 img compare -T bogus a.raw a.raw
 img compare --image-opts -f raw driver=raw,file.filename=a.raw a.raw
+echo "== --object"
+img compare --object secret,id=s0,data=x a.raw a.raw

@@ -76,3 +76,5 @@ for f in x -1 1k 4294967296; do _bench -w --flush-interval="$f" a.raw; done
 _bench -w -f raw -c 3 --flush-interval=0x10 a.raw
 _bench -w -f raw -c 3 -d 8 --flush-interval=7 a.raw
 for p in x 256 -1 1k; do _bench -w --pattern="$p" a.raw; done
+echo "== --object is not a bench option"
+_bench --object secret,id=s0,data=x -c 1 a.raw

@@ -73,3 +73,7 @@ img dd -o x if=a.raw of=o.raw
 img dd -O
 img dd --image-opts -f raw if=driver=raw,file.filename=a.raw of=o.raw
 ls o.raw 2>&1 | _filter
+echo "== --object"
+img dd --object secret,id=s0,data=x if=a.raw of=o4.raw
+stat -c '%s' o4.raw
+img dd --object bogus if=a.raw of=o5.raw
