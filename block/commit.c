@@ -1,0 +1,287 @@
+/*
+ * The data copy of 'qemu-img commit': everything defined above a base in a
+ * backing chain is written into the base.
+ *
+ * Invariants (crash safety: a SIGKILL at any point leaves every image of
+ * the chain consistent, each sector showing its old or its new content):
+ *  1. Only the base is written here. The images above it keep their data
+ *     until the caller empties the top, which it does only after this
+ *     returns, i.e. after the base has been flushed: so the chain reads
+ *     the same whether or not the emptying happened, or half of it.
+ *  2. Work is handed out in windows aligned to the base's cluster size (and
+ *     the top's), so that no two coroutines write into the same cluster of
+ *     the base: no allocation races, no copy-on-write of half-copied data.
+ *  3. The base grows (if smaller than the top) before any data is copied.
+ */
+#include "config-host.h"
+
+#include "util/osdep.h"
+#include "util/coroutine.h"
+#include "util/error.h"
+#include "util/iov.h"
+#include "block/block_int.h"
+
+#define COMMIT_WINDOW       (1 * MiB)
+#define COMMIT_WORKERS      8
+
+typedef struct CommitState {
+    BlockBackend *top_blk;
+    BlockDriverState *top;
+    BlockDriverState *base;
+    BlockBackend *base_blk;
+    int64_t len;
+    int64_t window;
+
+    /* Windows that hold data above the base, in order. */
+    int64_t *windows;
+    int64_t nb_windows;
+    int64_t next_window;
+
+    int64_t rate_limit;
+    int64_t start_ns;
+    int64_t copied;             /* bytes handed to the rate limiter */
+    int64_t done;               /* bytes finished, for progress */
+    int64_t total;
+    BlockJobProgressCB *progress;
+    void *opaque;
+
+    int ret;                    /* first error, 0 */
+    Error *err;
+    int running;
+    bool scanned;
+} CommitState;
+
+/* Records the first failure; name NULL: what alone. */
+static void commit_fail(CommitState *s, int ret, const char *what,
+                        const char *name)
+{
+    if (s->ret == 0) {
+        s->ret = ret;
+        if (name) {
+            error_setg_errno(&s->err, -ret, "%s '%s'", what, name);
+        } else {
+            error_setg_errno(&s->err, -ret, "%s", what);
+        }
+    }
+}
+
+/*
+ * Finds the windows holding data defined above the base and counts its
+ * bytes (the progress bar's total, as the reference counts only what it
+ * copies).
+ */
+static void coroutine_fn commit_co_scan(void *opaque)
+{
+    CommitState *s = opaque;
+    int64_t offset = 0, n, cap = 0, last = -1;
+    int ret;
+
+    while (offset < s->len) {
+        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
+                                      s->len - offset, &n);
+        if (ret < 0) {
+            commit_fail(s, ret, "Could not read image metadata", NULL);
+            break;
+        }
+        if (n <= 0) {
+            break;
+        }
+        if (ret) {
+            int64_t w;
+
+            s->total += n;
+            for (w = offset / s->window; w <= (offset + n - 1) / s->window;
+                 w++) {
+                if (w == last) {
+                    continue;
+                }
+                if (s->nb_windows == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    s->windows = xrealloc(s->windows, cap * sizeof(int64_t));
+                }
+                s->windows[s->nb_windows++] = w;
+                last = w;
+            }
+        }
+        offset += n;
+    }
+    s->scanned = true;
+}
+
+/* Waits as long as needed for s->copied bytes to fit the rate limit. */
+static void coroutine_fn commit_co_throttle(CommitState *s, int64_t bytes)
+{
+    int64_t due_ns, now_ns;
+
+    if (s->rate_limit <= 0) {
+        return;
+    }
+    s->copied += bytes;
+    due_ns = s->start_ns + (int64_t)((double)s->copied * 1e9 /
+                                     (double)s->rate_limit);
+    now_ns = get_clock_ns();
+    if (due_ns > now_ns) {
+        qemu_co_sleep_ns(due_ns - now_ns);
+    }
+}
+
+/* Copies what is defined above the base in [start, end). */
+static int coroutine_fn commit_co_window(CommitState *s, int64_t start,
+                                         int64_t end, uint8_t *buf)
+{
+    int64_t offset = start, n;
+    QEMUIOVector qiov;
+    int ret;
+
+    while (offset < end) {
+        int status;
+
+        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
+                                      end - offset, &n);
+        if (ret < 0) {
+            commit_fail(s, ret, "Could not read image metadata", NULL);
+            return ret;
+        }
+        if (ret == 0) {
+            offset += n;
+            continue;
+        }
+        status = bdrv_co_block_status_above(s->top, s->base, offset, n, &n,
+                                            NULL, NULL, NULL);
+        if (status < 0) {
+            commit_fail(s, status, "Could not read image metadata", NULL);
+            return status;
+        }
+        commit_co_throttle(s, n);
+        if (status & BDRV_BLOCK_ZERO) {
+            ret = blk_co_pwrite_zeroes(s->base_blk, offset, n,
+                                       BDRV_REQ_MAY_UNMAP);
+        } else {
+            qemu_iovec_init_buf(&qiov, buf, n);
+            ret = blk_co_preadv(s->top_blk, offset, n, &qiov, 0);
+            if (ret < 0) {
+                commit_fail(s, ret, "Could not read from",
+                            bdrv_get_filename(s->top));
+                return ret;
+            }
+            /* Zeroes written as data stay data, as the reference keeps. */
+            ret = blk_co_pwritev(s->base_blk, offset, n, &qiov, 0);
+        }
+        if (ret < 0) {
+            commit_fail(s, ret, "Could not write to",
+                        bdrv_get_filename(s->base));
+            return ret;
+        }
+        s->done += n;
+        if (s->progress) {
+            s->progress(s->opaque, s->done, s->total);
+        }
+        offset += n;
+    }
+    return 0;
+}
+
+static void coroutine_fn commit_co_worker(void *opaque)
+{
+    CommitState *s = opaque;
+    uint8_t *buf = qemu_blockalign(s->window);
+
+    while (s->ret == 0 && s->next_window < s->nb_windows) {
+        int64_t w = s->windows[s->next_window++];
+        int64_t start = w * s->window;
+
+        commit_co_window(s, start, MIN(start + s->window, s->len), buf);
+    }
+    qemu_vfree(buf);
+    s->running--;
+}
+
+int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
+                     BlockBackend *base_blk, int64_t rate_limit,
+                     BlockJobProgressCB *progress, void *opaque,
+                     Error **errp)
+{
+    CommitState s = {
+        .top_blk = top_blk,
+        .top = blk_bs(top_blk),
+        .base = base,
+        .base_blk = base_blk,
+        .rate_limit = rate_limit,
+        .progress = progress,
+        .opaque = opaque,
+    };
+    AioContext *ctx = qemu_get_aio_context();
+    int64_t base_len;
+    int cs, i, ret;
+
+    s.len = blk_getlength(top_blk);
+    if (s.len < 0) {
+        error_setg_errno(errp, -s.len, "Could not get the size of '%s'",
+                         bdrv_get_filename(s.top));
+        return s.len;
+    }
+    base_len = blk_getlength(base_blk);
+    if (base_len < 0) {
+        error_setg_errno(errp, -base_len, "Could not get the size of '%s'",
+                         bdrv_get_filename(base));
+        return base_len;
+    }
+    if (base_len < s.len) {
+        ret = blk_truncate(base_blk, s.len, false, PREALLOC_MODE_OFF, 0,
+                           errp);
+        if (ret < 0) {
+            error_prepend(errp, "Top image %s is larger than base image %s, "
+                          "and resize of base image failed: ",
+                          bdrv_get_filename(s.top), bdrv_get_filename(base));
+            return ret;
+        }
+    }
+
+    /* A window covers whole clusters of both images (invariant 2). */
+    s.window = COMMIT_WINDOW;
+    cs = bdrv_get_cluster_size(base);
+    if (cs > s.window) {
+        s.window = cs;
+    }
+    cs = bdrv_get_cluster_size(s.top);
+    if (cs > s.window) {
+        s.window = cs;
+    }
+
+    qemu_coroutine_enter(qemu_coroutine_create(commit_co_scan, &s));
+    while (!s.scanned) {
+        aio_poll(ctx, true);
+    }
+    if (s.ret < 0) {
+        goto out;
+    }
+    if (progress) {
+        progress(opaque, 0, s.total);
+    }
+
+    s.start_ns = get_clock_ns();
+    s.running = COMMIT_WORKERS;
+    for (i = 0; i < COMMIT_WORKERS; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(commit_co_worker, &s));
+    }
+    while (s.running > 0) {
+        aio_poll(ctx, true);
+    }
+    if (s.ret < 0) {
+        goto out;
+    }
+
+    /* Invariant 1: the base holds everything before the top may change. */
+    ret = blk_flush(base_blk);
+    if (ret < 0) {
+        commit_fail(&s, ret, "Could not flush", bdrv_get_filename(base));
+    }
+
+out:
+    free(s.windows);
+    if (s.ret < 0) {
+        error_propagate(errp, s.err);
+        return s.ret;
+    }
+    return 0;
+}
