@@ -23,6 +23,8 @@
 
 #define COMMIT_WINDOW       (1 * MiB)
 #define COMMIT_WORKERS      8
+#define COMMIT_MIN_ALIGN    (4 * KiB)
+#define COMMIT_RAW_ALIGN    (64 * KiB)
 
 typedef struct CommitState {
     BlockBackend *top_blk;
@@ -31,6 +33,7 @@ typedef struct CommitState {
     BlockBackend *base_blk;
     int64_t len;
     int64_t window;
+    int64_t align;              /* unit of the base's allocation */
 
     /* Windows that hold data above the base, in order. */
     int64_t *windows;
@@ -125,35 +128,32 @@ static void coroutine_fn commit_co_throttle(CommitState *s, int64_t bytes)
     }
 }
 
-/* Copies what is defined above the base in [start, end). */
-static int coroutine_fn commit_co_window(CommitState *s, int64_t start,
-                                         int64_t end, uint8_t *buf)
+/*
+ * Copies [offset, offset + n) of the top's view into the base: zeroes
+ * where the chain above the base says so, data elsewhere (including what
+ * the base itself holds, when the range was widened to the alignment).
+ */
+static int coroutine_fn commit_co_range(CommitState *s, int64_t offset,
+                                        int64_t n, uint8_t *buf)
 {
-    int64_t offset = start, n;
+    int64_t end = offset + n;
     QEMUIOVector qiov;
     int ret;
 
     while (offset < end) {
         int status;
 
-        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
-                                      end - offset, &n);
-        if (ret < 0) {
-            commit_fail(s, ret, "Could not read image metadata", NULL);
-            return ret;
-        }
-        if (ret == 0) {
-            offset += n;
-            continue;
-        }
-        status = bdrv_co_block_status_above(s->top, s->base, offset, n, &n,
-                                            NULL, NULL, NULL);
+        status = bdrv_co_block_status_above(s->top, s->base, offset,
+                                            end - offset, &n, NULL, NULL,
+                                            NULL);
         if (status < 0) {
             commit_fail(s, status, "Could not read image metadata", NULL);
             return status;
         }
-        commit_co_throttle(s, n);
-        if (status & BDRV_BLOCK_ZERO) {
+        if (n <= 0) {
+            n = end - offset;
+        }
+        if ((status & BDRV_BLOCK_ZERO) && (status & BDRV_BLOCK_ALLOCATED)) {
             ret = blk_co_pwrite_zeroes(s->base_blk, offset, n,
                                        BDRV_REQ_MAY_UNMAP);
         } else {
@@ -172,10 +172,57 @@ static int coroutine_fn commit_co_window(CommitState *s, int64_t start,
                         bdrv_get_filename(s->base));
             return ret;
         }
+        offset += n;
+    }
+    return 0;
+}
+
+/*
+ * Copies what is defined above the base in [start, end), each range
+ * widened to the base's unit of allocation (what the reference writes:
+ * whole clusters of a qcow2 base, at least 4 KiB, and 64 KiB blocks of a
+ * base without clusters).
+ */
+static int coroutine_fn commit_co_window(CommitState *s, int64_t start,
+                                         int64_t end, uint8_t *buf)
+{
+    int64_t offset = start, n, done_to = start;
+    int ret;
+
+    while (offset < end) {
+        int64_t from, to;
+
+        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
+                                      end - offset, &n);
+        if (ret < 0) {
+            commit_fail(s, ret, "Could not read image metadata", NULL);
+            return ret;
+        }
+        if (n <= 0) {
+            break;
+        }
+        if (ret == 0) {
+            offset += n;
+            continue;
+        }
+        if (offset + n <= done_to) {
+            /* Copied already, with the widened range before it. */
+            s->done += n;
+            offset += n;
+            continue;
+        }
+        from = MAX(ROUND_DOWN(offset, s->align), done_to);
+        to = MIN(ROUND_UP(offset + n, s->align), end);
+        commit_co_throttle(s, to - from);
+        ret = commit_co_range(s, from, to - from, buf);
+        if (ret < 0) {
+            return ret;
+        }
         s->done += n;
         if (s->progress) {
             s->progress(s->opaque, s->done, s->total);
         }
+        done_to = to;
         offset += n;
     }
     return 0;
@@ -240,6 +287,7 @@ int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
     /* A window covers whole clusters of both images (invariant 2). */
     s.window = COMMIT_WINDOW;
     cs = bdrv_get_cluster_size(base);
+    s.align = cs > 0 ? MAX(cs, COMMIT_MIN_ALIGN) : COMMIT_RAW_ALIGN;
     if (cs > s.window) {
         s.window = cs;
     }
