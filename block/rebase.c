@@ -115,16 +115,22 @@ static void coroutine_fn rebase_co_scan(void *opaque)
                         strerror(-ret));
             break;
         }
-        if (!ret && s->prefix && backing) {
-            /* Below the new backing file both read the same. */
-            ret = bdrv_is_allocated_above(backing, s->prefix, false, offset,
-                                          n, &n);
+        if (!ret && s->prefix && backing == s->prefix) {
+            /* The new backing file is the old one: nothing can differ. */
+            ret = 1;
+        } else if (!ret && s->prefix && backing) {
+            /*
+             * Below the new backing file both read the same. The status
+             * walk narrows the range layer by layer, as the reference's.
+             */
+            ret = bdrv_co_block_status_above(backing, s->prefix, offset, n,
+                                             &n, NULL, NULL, NULL);
             if (ret < 0) {
                 rebase_fail(s, ret, "error while reading image metadata: %s",
                             strerror(-ret));
                 break;
             }
-            ret = !ret;
+            ret = !(ret & BDRV_BLOCK_ALLOCATED);
         }
         if (n <= 0) {
             break;

@@ -207,9 +207,21 @@ int img_rebase(int argc, char **argv)
         if (out_baseimg[0]) {
             char *path = path_combine(bdrv_get_filename(bs), out_baseimg);
 
-            new_blk = open_backing(path, out_basefmt, src_flags, force_share,
-                                   "new", out_baseimg);
-            prefix = new_blk ? find_in_chain(bs, path) : NULL;
+            /*
+             * A new backing file already in the chain is read through its
+             * node there, as the reference does (which also means that -F
+             * is not checked against it).
+             */
+            prefix = find_in_chain(bs, path);
+            if (prefix) {
+                new_blk = blk_new_with_bs(prefix, false, &err);
+                if (!new_blk) {
+                    error_report_err(err);
+                }
+            } else {
+                new_blk = open_backing(path, out_basefmt, src_flags,
+                                       force_share, "new", out_baseimg);
+            }
             free(path);
             if (!new_blk) {
                 goto out;
