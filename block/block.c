@@ -681,6 +681,13 @@ static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
     ret = bdrv_refresh_perms(top, errp);
     if (ret >= 0) {
         reopen_bitmaps_set_readonly(set, false);
+        for (i = 0; i < set->n; i++) {
+            BlockDriverState *bs = set->nodes[i].bs;
+
+            if (bs->drv && bs->drv->bdrv_reopen_commit_post) {
+                bs->drv->bdrv_reopen_commit_post(bs);
+            }
+        }
     } else {
         reopen_reverse(set);
         reopen_set_mode(set);
