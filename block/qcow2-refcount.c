@@ -1289,11 +1289,11 @@ static int check_bitmaps_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
     uint32_t n;
     int ret = 0;
 
-    if (!s->has_bitmaps_ext || !(s->autoclear_features &
-                                 QCOW2_AUTOCLEAR_BITMAPS)) {
+    if (!s->nb_bitmaps || !(s->autoclear_features &
+                            QCOW2_AUTOCLEAR_BITMAPS)) {
         return 0;
     }
-    if (s->bitmap_directory_size > QCOW_MAX_EXT_DATA * 16 ||
+    if (s->bitmap_directory_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE ||
         !s->bitmap_directory_size) {
         return 0;
     }

@@ -7,6 +7,7 @@
  */
 #include "config-host.h"
 
+#include "block/dirty-bitmap.h"
 #include "util/bswap.h"
 #include "util/cutils.h"
 #include "util/error.h"
@@ -823,6 +824,11 @@ int qcow2_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
 {
     SnapshotCo c = { bs, NULL, snapshot_id, NULL, errp, 0, false };
 
+    /* The bitmaps would not match the data the snapshot brings back. */
+    if (bdrv_dirty_bitmap_first(bs)) {
+        error_setg(errp, "Device has active dirty bitmaps");
+        return -EBUSY;
+    }
     if (has_data_file(bs)) {
         error_setg(errp, "Can't use snapshots with an external data file");
         return -ENOTSUP;
