@@ -550,17 +550,19 @@ static void coroutine_fn snapshot_create_entry(void *opaque)
         ret = l1_offset;
         goto out;
     }
+    /*
+     * The copy is the active table as it is now, COPIED flags included
+     * (meaningless in a snapshot, but the reference's bytes).
+     */
+    l1_be = xnew(uint64_t, MAX(s->l1_size, 1));
+    for (i = 0; i < s->l1_size; i++) {
+        l1_be[i] = cpu_to_be64(s->l1_table[i]);
+    }
     /* Everything the active table reaches gets one more user. */
     ret = update_tree_refcount(bs, s->l1_table, s->l1_size,
                                s->l1_table_offset, 1);
     if (ret < 0) {
         goto fail;
-    }
-
-    /* The copy, without COPIED flags now that everything is shared. */
-    l1_be = xnew(uint64_t, MAX(s->l1_size, 1));
-    for (i = 0; i < s->l1_size; i++) {
-        l1_be[i] = cpu_to_be64(s->l1_table[i]);
     }
     ret = qcow2_cache_flush(bs, s->refcount_block_cache);
     if (ret == 0) {

@@ -2988,6 +2988,7 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
     Error **errp = a->errp;
     int old_version = s->qcow_version, new_version = old_version;
     bool lazy = s->use_lazy_refcounts;
+    uint64_t refcount_bits = s->refcount_bits;
     bool header_changed = false;
     const char *v;
     int ret = 0;
@@ -3010,12 +3011,15 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
     } else if (new_version < 3) {
         lazy = false;
     }
-    if (qemu_opt_find(opts, "refcount_bits") &&
-        qemu_opt_get_number(opts, "refcount_bits", 16) !=
-        (uint64_t)s->refcount_bits) {
-        error_setg(errp, "Changing the refcount width is not supported yet");
-        ret = -ENOTSUP;
-        goto out;
+    if (qemu_opt_find(opts, "refcount_bits")) {
+        refcount_bits = qemu_opt_get_number(opts, "refcount_bits", 16);
+        if (refcount_bits == 0 || refcount_bits > 64 ||
+            !IS_POWER_OF_2(refcount_bits)) {
+            error_setg(errp, "Refcount width must be a power of two and may "
+                       "not exceed 64 bits");
+            ret = -EINVAL;
+            goto out;
+        }
     }
     if (qemu_opt_find(opts, "encrypt.keyslot") ||
         qemu_opt_find(opts, "encrypt.state") ||
@@ -3026,6 +3030,28 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
                    "supported");
         ret = -ENOTSUP;
         goto out;
+    }
+    /*
+     * The reference's order: an upgrade first, then the refcount width,
+     * then the rest, a downgrade last.
+     */
+    if (refcount_bits != (uint64_t)s->refcount_bits) {
+        if (new_version < 3 && refcount_bits != 16) {
+            error_setg(errp, "Refcount widths other than 16 bits require "
+                       "compatibility level 1.1 or above (use compat=1.1 or "
+                       "greater)");
+            ret = -EINVAL;
+            goto out;
+        }
+        if (new_version > old_version) {
+            s->qcow_version = new_version;
+            header_changed = true;
+        }
+        ret = qcow2_change_refcount_order(bs, __builtin_ctzll(refcount_bits),
+                                          a->status_cb, a->cb_opaque, errp);
+        if (ret < 0) {
+            goto out;
+        }
     }
     if (lazy && new_version < 3) {
         error_setg(errp, "Lazy refcounts only supported with compatibility "

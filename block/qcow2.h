@@ -486,6 +486,14 @@ int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
                                      int refcount_order, bool generous_increase,
                                      uint64_t *refblock_count);
 int qcow2_shrink_reftable(BlockDriverState *bs);
+/*
+ * Rebuilds the refcount structures with entries of 2^refcount_order bits
+ * (amend refcount_bits), as the reference does. Called with s->lock held.
+ */
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
+                                             int refcount_order,
+                                             BlockDriverAmendStatusCB *cb,
+                                             void *cb_opaque, Error **errp);
 int qcow2_detect_metadata_preallocation(BlockDriverState *bs);
 
 /* ---- qcow2-cluster.c ---------------------------------------------- */
