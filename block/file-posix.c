@@ -1198,13 +1198,22 @@ static int coroutine_fn raw_co_create_opts(const BlockDriver *drv,
         error_setg_errno(errp, -ret, "Could not create '%s'", filename);
         return ret;
     }
-    /* Take the lock bytes a writer takes, and fail as an opener would. */
+    /*
+     * Nothing may change an existing file before we know that nobody who
+     * refuses to share writes or resizes has it open: take the lock bytes
+     * the reference's create takes (write and resize, with resize not
+     * shared), then look for conflicting ones, and only then truncate.
+     * The bytes stay ours until the descriptor closes, after the
+     * preallocation, so nobody can open the file to resize it meanwhile.
+     */
     if (raw_ofd_locks_work(fd)) {
         uint64_t perm = BLK_PERM_WRITE | BLK_PERM_RESIZE;
+        uint64_t unshared = BLK_PERM_RESIZE;
 
-        ret = raw_apply_lock_bytes(fd, 0, 0, perm, 0, &local_err);
+        ret = raw_apply_lock_bytes(fd, 0, 0, perm, unshared, &local_err);
         if (ret == 0) {
-            ret = raw_check_lock_bytes(fd, perm, 0, filename, &local_err);
+            ret = raw_check_lock_bytes(fd, perm, unshared, filename,
+                                       &local_err);
         }
         if (ret < 0) {
             error_propagate(errp, local_err);

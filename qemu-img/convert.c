@@ -1017,6 +1017,8 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
+    /* Nobody may write a source while we copy it (as the reference) */
+    src_flags |= BDRV_O_NO_SHARE;
     flags = BDRV_O_RDWR;
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);

@@ -312,10 +312,11 @@ struct BlockDriver {
 };
 
 /*
- * The core's permission policy: a format takes CONSISTENT_READ on its
- * storage children, plus WRITE and RESIZE when writable, and shares neither
- * WRITE nor RESIZE (unless force-share); a backing child is read and shares
- * everything.
+ * The core's permission policy (the reference's lock bytes): a format takes
+ * CONSISTENT_READ on its storage children (none when opened with
+ * BDRV_O_NO_IO), plus WRITE and RESIZE when writable, and shares neither
+ * WRITE nor RESIZE; a backing child is read. Either shares no more than
+ * the node's own users do (parent_shared); force-share shares everything.
  */
 void bdrv_default_child_perm(BlockDriverState *bs, BdrvChildRole role,
                              uint64_t parent_perm, uint64_t parent_shared,
