@@ -1073,8 +1073,14 @@ static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
             r.len = offset - current;
             ret = thread_pool_co_run(raw_pool_write_zeroes, &r);
             if (ret < 0) {
+                /*
+                 * Give back what was written (a full disk stays usable) and
+                 * leave the file as long as it was, as the reference does.
+                 */
                 error_setg_errno(errp, -ret, "Could not write zeros for "
                                  "preallocation");
+                r.offset = current;
+                thread_pool_co_run(raw_pool_ftruncate, &r);
                 return ret;
             }
         }
