@@ -102,6 +102,22 @@ out:
     return ret;
 }
 
+int coroutine_fn bdrv_co_delete_file(const char *filename, Error **errp)
+{
+    const BlockDriver *drv;
+
+    drv = bdrv_find_protocol(filename, true, errp);
+    if (!drv) {
+        return -ENOENT;
+    }
+    if (!drv->bdrv_co_delete_file) {
+        error_setg(errp, "Driver '%s' does not support image deletion",
+                   drv->format_name);
+        return -ENOTSUP;
+    }
+    return drv->bdrv_co_delete_file(drv, filename, errp);
+}
+
 typedef struct CreateFileCo {
     const char *filename;
     QemuOpts *opts;

@@ -1263,6 +1263,41 @@ out:
     return ret;
 }
 
+static int raw_pool_unlink(void *opaque)
+{
+    const char *filename = opaque;
+
+    if (unlink(filename) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* Devices and directories are never removed, only what a create made. */
+static int coroutine_fn raw_co_delete_file(const BlockDriver *drv,
+                                           const char *filename,
+                                           Error **errp)
+{
+    struct stat st;
+    int ret;
+
+    filename = raw_strip_prefix(filename, "file");
+    if (lstat(filename, &st) < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not stat '%s'", filename);
+        return ret;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error_setg(errp, "'%s' is not a regular file", filename);
+        return -EPERM;
+    }
+    ret = thread_pool_co_run(raw_pool_unlink, (void *)filename);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not delete '%s'", filename);
+    }
+    return ret;
+}
+
 /* A device has a size already: only "off" preallocation makes sense. */
 static QemuOptDesc hdev_create_opts_desc[] = {
     {
@@ -1364,6 +1399,7 @@ const BlockDriver bdrv_file = {
     .bdrv_refresh_limits = raw_refresh_limits,
     .create_opts = &file_create_opts,
     .bdrv_co_create_opts = raw_co_create_opts,
+    .bdrv_co_delete_file = raw_co_delete_file,
 
     .bdrv_co_preadv = raw_co_preadv,
     .bdrv_co_pwritev = raw_co_pwritev,

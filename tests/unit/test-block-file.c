@@ -804,6 +804,62 @@ START_TEST(test_no_io_format_locks)
 }
 END_TEST
 
+typedef struct DeleteCo {
+    const char *filename;
+    Error *err;
+    int ret;
+    bool done;
+} DeleteCo;
+
+static void coroutine_fn delete_co_entry(void *opaque)
+{
+    DeleteCo *d = opaque;
+
+    d->ret = bdrv_co_delete_file(d->filename, &d->err);
+    d->done = true;
+}
+
+static int delete_file(const char *filename, Error **errp)
+{
+    DeleteCo d = { .filename = filename };
+
+    bdrv_run_co(delete_co_entry, &d, &d.done);
+    error_propagate(errp, d.err);
+    return d.ret;
+}
+
+/* What a format whose create failed uses to remove the file it made. */
+START_TEST(test_delete_file)
+{
+    char sub[PATH_MAX];
+    char prefixed[PATH_MAX + 8];
+    Error *err = NULL;
+
+    create_raw(NULL, 64 * KiB);
+    ck_assert_int_eq(delete_file(path, &err), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    create_raw(NULL, 64 * KiB);
+    snprintf(prefixed, sizeof(prefixed), "file:%s", path);
+    ck_assert_int_eq(delete_file(prefixed, &err), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    ck_assert_int_eq(delete_file(path, &err), -ENOENT);
+    error_free(err);
+    err = NULL;
+
+    /* Never a directory (or a device). */
+    snprintf(sub, sizeof(sub), "%s/dir", tmpdir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    ck_assert_int_eq(delete_file(sub, &err), -EPERM);
+    ck_assert_ptr_nonnull(strstr(error_get_pretty(err),
+                                 "is not a regular file"));
+    error_free(err);
+    ck_assert_int_eq(access(sub, F_OK), 0);
+    rmdir(sub);
+}
+END_TEST
+
 static Suite *block_file_suite(void)
 {
     Suite *s = suite_create("block-file");
@@ -840,6 +896,7 @@ static Suite *block_file_suite(void)
     tcase_add_test(tc, test_no_share_open);
     tcase_add_test(tc, test_no_share_backing_chain);
     tcase_add_test(tc, test_no_io_format_locks);
+    tcase_add_test(tc, test_delete_file);
     suite_add_tcase(s, tc);
     return s;
 }
