@@ -840,7 +840,11 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
     if (ret != -ENOTSUP) {
         return ret;
     }
-    /* No ZERO_RANGE: a hole plus growing the file does the same. */
+    /*
+     * No ZERO_RANGE (tmpfs): a hole, then the range allocated again, as
+     * the reference does; zeroes written without MAY_UNMAP take space,
+     * and fail with -ENOSPC on a full disk.
+     */
     {
         int64_t len;
 
@@ -856,10 +860,13 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
                 return ret;
             }
         }
-        if (offset + bytes > len) {
+        ret = raw_co_fallocate(s, 0, offset, bytes);
+        if (ret == -ENOTSUP && offset + bytes > len) {
             RawPoolReq r = { .fd = s->fd, .offset = offset + bytes };
 
             ret = thread_pool_co_run(raw_pool_ftruncate, &r);
+        } else if (ret == -ENOTSUP) {
+            ret = 0;
         }
     }
     return ret;
