@@ -131,7 +131,7 @@ int img_check(int argc, char **argv)
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
     ImgCommonOpts common = { 0 };
-    const char *output = NULL, *filename, *cache = "writeback";
+    const char *filename, *cache = "writeback";
     BdrvCheckMode fix = 0;
     int flags = BDRV_O_CHECK, c, ret;
     BlockBackend *blk;
@@ -155,9 +155,6 @@ int img_check(int argc, char **argv)
         case 'T':
             cache = optarg;
             break;
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
         default:
             img_common_option(c, argv, &common);
             break;
@@ -165,7 +162,7 @@ int img_check(int argc, char **argv)
     }
     filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
     if (!bdrv_parse_cache_mode(cache, &flags)) {

@@ -55,7 +55,9 @@ void qprintf(bool quiet, const char *fmt, ...)
 
 bool parse_output_format(const char *arg, OutputFormat *ofmt)
 {
-    if (!strcmp(arg, "json")) {
+    if (!arg) {
+        *ofmt = OFORMAT_HUMAN;
+    } else if (!strcmp(arg, "json")) {
         *ofmt = OFORMAT_JSON;
     } else if (!strcmp(arg, "human")) {
         *ofmt = OFORMAT_HUMAN;
@@ -111,6 +113,9 @@ void img_common_option(int c, char **argv, ImgCommonOpts *opts)
         break;
     case OPTION_IMAGE_OPTS:
         opts->image_opts = true;
+        break;
+    case OPTION_OUTPUT:
+        opts->output = optarg;
         break;
     default:
         /* An option in the getopt strings that no case handles. */

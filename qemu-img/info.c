@@ -376,7 +376,7 @@ int img_info(int argc, char **argv)
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
     ImgCommonOpts common = { 0 };
-    const char *output = NULL, *filename;
+    const char *filename;
     bool chain = false;
     QList *list;
     size_t i;
@@ -385,9 +385,6 @@ int img_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:hU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
         case OPTION_BACKING_CHAIN:
             chain = true;
             break;
@@ -398,7 +395,7 @@ int img_info(int argc, char **argv)
     }
     filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
 

@@ -151,7 +151,7 @@ int img_map(int argc, char **argv)
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
     ImgCommonOpts common = { 0 };
-    const char *output = NULL, *filename;
+    const char *filename;
     int64_t start_offset = 0, max_length = -1, length;
     BlockBackend *blk;
     BlockDriverState *bs;
@@ -161,9 +161,6 @@ int img_map(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:hU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
         case OPTION_START_OFFSET:
             start_offset = cvtnum("start offset", optarg);
             if (start_offset < 0) {
@@ -183,7 +180,7 @@ int img_map(int argc, char **argv)
     }
     filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
 

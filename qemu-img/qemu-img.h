@@ -77,7 +77,10 @@ void NORETURN unrecognized_option(const char *option);
 /* printf to stdout unless quiet. */
 void qprintf(bool quiet, const char *fmt, ...) PRINTF_FMT(2, 3);
 
-/* Parses "--output=human|json"; prints the reference's error on failure. */
+/*
+ * Parses "--output=human|json" (NULL: human); prints the reference's error
+ * on failure.
+ */
 bool parse_output_format(const char *arg, OutputFormat *ofmt);
 
 /*
@@ -104,11 +107,13 @@ void img_object_add(const char *optarg, int fail_code);
  * command lists those it takes in its getopt strings (':' first, so that
  * a missing argument is told apart) and hands every option its own switch
  * does not handle to img_common_option, which handles getopt's ':' and '?'
- * (usage error, exit 1), -h (help, exit 0), -f, -q, -U, --object and
- * --image-opts.
+ * (usage error, exit 1), -h (help, exit 0), -f, -q, -U, --object,
+ * --image-opts and --output (kept for parse_output_format, called where
+ * the reference checks it).
  */
 typedef struct ImgCommonOpts {
     const char *fmt;            /* -f: NULL probes */
+    const char *output;         /* --output: NULL if not given */
     bool quiet;                 /* -q */
     bool force_share;           /* -U */
     bool image_opts;            /* --image-opts */

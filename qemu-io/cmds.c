@@ -266,10 +266,9 @@ static void sigraise_help(void)
 
 static int sigraise_f(BlockBackend *blk, int argc, char **argv)
 {
-    int64_t sig = cvtnum(argv[1]);
+    int64_t sig = cvtnum_arg(argv[1]);
 
     if (sig < 0) {
-        print_cvtnum_err(sig, argv[1]);
         return -EINVAL;
     }
     if (sig > NSIG) {
@@ -432,9 +431,8 @@ static int truncate_f(BlockBackend *blk, int argc, char **argv)
         qemuio_command_usage(&truncate_cmd);
         return -EINVAL;
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return (int)offset;
     }
     /* Not exact: a format may round the size up (raw to sectors). */

@@ -240,6 +240,45 @@ void qemuio_close_image(void)
 
 /* ---- open, close --------------------------------------------------------- */
 
+bool qemuio_open_flag(int c, const char *arg, int *flags, bool *writethrough)
+{
+    switch (c) {
+    case 'd':
+        if (!strcmp(arg, "ignore") || !strcmp(arg, "off")) {
+            *flags &= ~BDRV_O_UNMAP;
+        } else if (!strcmp(arg, "unmap") || !strcmp(arg, "on")) {
+            *flags |= BDRV_O_UNMAP;
+        } else {
+            error_report("Invalid discard option: %s", arg);
+            return false;
+        }
+        break;
+    case 'i':
+        if (!bdrv_parse_aio(arg, flags)) {
+            error_report("Invalid aio option: %s", arg);
+            return false;
+        }
+        break;
+    case 'k':
+        *flags |= BDRV_O_NATIVE_AIO;
+        break;
+    case 'n':
+        *flags |= BDRV_O_NOCACHE;
+        *writethrough = false;
+        break;
+    case 't':
+        if (!bdrv_parse_cache_mode(arg, flags)) {
+            error_report("Invalid cache option: %s", arg);
+            return false;
+        }
+        *writethrough = *flags & BDRV_O_WRITETHROUGH;
+        break;
+    default:
+        abort();
+    }
+    return true;
+}
+
 static void open_help(void)
 {
     printf("\n"
@@ -294,39 +333,18 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
         case 's':
             snapshot = true;
             break;
-        case 'n':
-            flags |= BDRV_O_NOCACHE;
-            writethrough = false;
-            break;
         case 'C':
             cor = true;
             break;
         case 'r':
             flags &= ~BDRV_O_RDWR;
             break;
-        case 'k':
-            flags |= BDRV_O_NATIVE_AIO;
-            break;
-        case 't':
-            if (!bdrv_parse_cache_mode(optarg, &flags)) {
-                error_report("Invalid cache option: %s", optarg);
-                goto out;
-            }
-            writethrough = flags & BDRV_O_WRITETHROUGH;
-            break;
         case 'd':
-            if (!strcmp(optarg, "ignore") || !strcmp(optarg, "off")) {
-                flags &= ~BDRV_O_UNMAP;
-            } else if (!strcmp(optarg, "unmap") || !strcmp(optarg, "on")) {
-                flags |= BDRV_O_UNMAP;
-            } else {
-                error_report("Invalid discard option: %s", optarg);
-                goto out;
-            }
-            break;
         case 'i':
-            if (!bdrv_parse_aio(optarg, &flags)) {
-                error_report("Invalid aio option: %s", optarg);
+        case 'k':
+        case 'n':
+        case 't':
+            if (!qemuio_open_flag(c, optarg, &flags, &writethrough)) {
                 goto out;
             }
             break;
