@@ -179,26 +179,12 @@ static void snapshot_from_qdict(QDict *d, QEMUSnapshotInfo *sn)
                  (uint64_t)qdict_get_try_int(d, "icount", 0) : UINT64_MAX;
 }
 
-/* The "data" of a {"type", "data"} format-specific dict, for humans. */
-static void dump_format_specific(QDict *specific)
-{
-    QObject *data = qdict_get(specific, "data");
-    StrBuf sb = STRBUF_INIT;
-
-    strbuf_init(&sb);
-    strbuf_addstr(&sb, "Format specific information:\n");
-    if (data) {
-        qobject_human_dump(&sb, data, 1);
-    }
-    fputs(sb.buf, stdout);
-    strbuf_release(&sb);
-}
-
 static void dump_info_human(QDict *info)
 {
     const char *backing, *full;
     QDict *specific;
     QList *snapshots;
+    StrBuf sb = STRBUF_INIT;
     char *str;
     int64_t size = qdict_get_try_int(info, "virtual-size", 0);
 
@@ -257,7 +243,10 @@ static void dump_info_human(QDict *info)
     }
     specific = qdict_get_qdict(info, "format-specific");
     if (specific) {
-        dump_format_specific(specific);
+        strbuf_init(&sb);
+        qobject_human_format_specific(&sb, specific);
+        fputs(sb.buf, stdout);
+        strbuf_release(&sb);
     }
 }
 

@@ -366,14 +366,10 @@ static int info_f(BlockBackend *blk, int argc, char **argv)
         return -EIO;
     }
     if (spec) {
-        QObject *data = qdict_get(spec, "data");
         StrBuf sb = STRBUF_INIT;
 
         strbuf_init(&sb);
-        strbuf_addstr(&sb, "Format specific information:\n");
-        if (data) {
-            qobject_human_dump(&sb, data, 1);
-        }
+        qobject_human_format_specific(&sb, spec);
         fputs(sb.buf, stdout);
         strbuf_release(&sb);
         qobject_unref(QOBJECT(spec));

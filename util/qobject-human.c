@@ -90,3 +90,13 @@ void qobject_human_dump(StrBuf *sb, QObject *obj, int indent)
         strbuf_addch(sb, '\n');
     }
 }
+
+void qobject_human_format_specific(StrBuf *sb, QDict *spec)
+{
+    QObject *data = qdict_get(spec, "data");
+
+    strbuf_addstr(sb, "Format specific information:\n");
+    if (data) {
+        qobject_human_dump(sb, data, 1);
+    }
+}

@@ -18,4 +18,12 @@
  */
 void qobject_human_dump(StrBuf *sb, QObject *obj, int indent);
 
+/*
+ * The "Format specific information:" section of an image's info, as
+ * qemu-img info and qemu-io info print it: the heading, then the "data" of
+ * spec (the {"type", "data"} dict bdrv_get_specific_info returns) one
+ * level in.
+ */
+void qobject_human_format_specific(StrBuf *sb, QDict *spec);
+
 #endif

@@ -77,6 +77,28 @@ START_TEST(test_human_scalars)
 }
 END_TEST
 
+START_TEST(test_human_format_specific)
+{
+    QDict *spec = qdict_new(), *data = qdict_new();
+    StrBuf sb = STRBUF_INIT;
+
+    qdict_put_str(data, "compat", "1.1");
+    qdict_put_str(spec, "type", "qcow2");
+    qdict_put_obj(spec, "data", QOBJECT(data));
+    strbuf_init(&sb);
+    qobject_human_format_specific(&sb, spec);
+    ck_assert_str_eq(sb.buf, "Format specific information:\n"
+                     "    compat: 1.1\n");
+    /* Without data, the heading alone. */
+    qdict_del(spec, "data");
+    strbuf_reset(&sb);
+    qobject_human_format_specific(&sb, spec);
+    ck_assert_str_eq(sb.buf, "Format specific information:\n");
+    strbuf_release(&sb);
+    qobject_unref(QOBJECT(spec));
+}
+END_TEST
+
 static Suite *qobject_human_suite(void)
 {
     Suite *s = suite_create("qobject-human");
@@ -84,6 +106,9 @@ static Suite *qobject_human_suite(void)
 
     tcase_add_test(tc, test_human_nested);
     tcase_add_test(tc, test_human_scalars);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("format-specific");
+    tcase_add_test(tc, test_human_format_specific);
     suite_add_tcase(s, tc);
     return s;
 }
