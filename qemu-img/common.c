@@ -1,8 +1,8 @@
 /*
  * Helpers every qemu-img command uses: usage errors, quiet printing, the
  * options all commands share, --output, --object, opening images and
- * parsing sizes. Messages are the
- * reference's, word for word, since scripts and users match on them.
+ * parsing sizes. Messages are the reference's, word for word, since
+ * scripts and users match on them.
  */
 #include "config-host.h"
 

@@ -9,7 +9,6 @@
  */
 #include "config-host.h"
 
-#include <fcntl.h>
 #include <getopt.h>
 
 #include "util/osdep.h"
