@@ -83,6 +83,17 @@ BlockBackend *blk_new_with_bs(BlockDriverState *bs, bool write, Error **errp)
     return blk_attach(bs, perm, BLK_PERM_ALL, errp);
 }
 
+BlockBackend *blk_new_open_ext(const char *filename, const char *fmt,
+                               QDict *options, int flags,
+                               BlockOpenNotes *notes, Error **errp)
+{
+    BlockOpenNotes *old = bdrv_open_notes_swap(notes);
+    BlockBackend *blk = blk_new_open(filename, fmt, options, flags, errp);
+
+    bdrv_open_notes_swap(old);
+    return blk;
+}
+
 BlockBackend *blk_new_open(const char *filename, const char *fmt,
                            QDict *options, int flags, Error **errp)
 {
@@ -107,11 +118,15 @@ BlockBackend *blk_new_open(const char *filename, const char *fmt,
     if (!bs) {
         return NULL;
     }
-    blk_perm_for_flags(bs->open_flags | (flags & BDRV_O_NO_IO), &perm,
-                       &shared);
-    if (bs->read_only) {
-        perm &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
-    }
+    /*
+     * The user asks for what the flags say, and for what options added
+     * (read-only=off makes a read-only open writable); a node that options
+     * made read-only (read-only=on) cannot grant writes ("Block node is
+     * read-only"), as in the reference.
+     */
+    blk_perm_for_flags(bs->open_flags |
+                       (flags & (BDRV_O_NO_IO | BDRV_O_RDWR | BDRV_O_RESIZE)),
+                       &perm, &shared);
     blk = blk_attach(bs, perm, shared, errp);
     if (blk) {
         blk->enable_write_cache = !(flags & BDRV_O_WRITETHROUGH);

@@ -16,6 +16,7 @@
  */
 #include "config-host.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 
 #include "block/block_int.h"
@@ -26,6 +27,13 @@
 #define BACKING_CHAIN_MAX 1024
 
 static int node_counter;
+
+/* Every node that exists, for node-name lookups (duplicates). */
+static LIST_HEAD(, BlockDriverState) all_nodes =
+    LIST_HEAD_INITIALIZER(all_nodes);
+
+/* Where the current blk_new_open_ext call collects its notes, or NULL. */
+static BlockOpenNotes *open_notes;
 
 /* ---- small parsers ------------------------------------------------------- */
 
@@ -200,6 +208,22 @@ static bool opt_take_bool(QDict *options, const char *key, bool *value,
     return ok;
 }
 
+/* True if options hold key itself or any "key.*" option. */
+static bool qdict_has_prefixed(QDict *options, const char *key)
+{
+    const QDictEntry *e;
+    size_t len = strlen(key);
+
+    for (e = qdict_first(options); e; e = qdict_next(options, e)) {
+        const char *k = qdict_entry_key(e);
+
+        if (!strncmp(k, key, len) && (k[len] == '\0' || k[len] == '.')) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool opt_is_null(QDict *options, const char *key)
 {
     QObject *v = qdict_get(options, key);
@@ -318,8 +342,13 @@ static BlockDriverState *bdrv_new(void)
     TAILQ_INIT(&bs->dirty_bitmaps);
     bs->cumulative_shared_perm = BLK_PERM_ALL;
     bs->bl.request_alignment = 1;
-    snprintf(bs->node_name, sizeof(bs->node_name), "#block%d",
-             ++node_counter);
+    /*
+     * The reference's automatic names: a counter and two random digits
+     * (names starting with '#' cannot be given by users).
+     */
+    snprintf(bs->node_name, sizeof(bs->node_name), "#block%d%02d",
+             ++node_counter, rand() % 100);
+    LIST_INSERT_HEAD(&all_nodes, bs, node_list);
     return bs;
 }
 
@@ -378,6 +407,7 @@ void bdrv_unref(BlockDriverState *bs)
     }
     assert(LIST_EMPTY(&bs->parents));
     bdrv_close(bs);
+    LIST_REMOVE(bs, node_list);
     free(bs);
 }
 
@@ -445,6 +475,11 @@ static int bdrv_apply_perms(BlockDriverState *bs, Error **errp)
     int ret;
 
     bdrv_update_cumulative(bs);
+    if (bs->read_only &&
+        (bs->cumulative_perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED))) {
+        error_setg(errp, "Block node is read-only");
+        return -EPERM;
+    }
     if (bs->drv && bs->drv->bdrv_set_perm) {
         ret = bs->drv->bdrv_set_perm(bs, bs->cumulative_perm,
                                      bs->cumulative_shared_perm, errp);
@@ -991,7 +1026,12 @@ static BlockDriverState *bdrv_open_child_bs(const char *filename,
         sub = qdict_new();
     }
     ref = qdict_get_try_str(parent_options, child_name);
-    if (ref && !filename && !qdict_size(sub)) {
+    if (ref && (filename || qdict_size(sub))) {
+        error_setg(errp, "Cannot reference an existing block device with "
+                   "additional options or a new filename");
+        goto out;
+    }
+    if (ref) {
         /*
          * "file": "name" refers to an existing node (or device) by name;
          * a front end opening one image has none to refer to. The name is
@@ -1195,6 +1235,42 @@ out:
     return ret;
 }
 
+/*
+ * A user's node name: a letter, then letters, digits, '-', '.' and '_'
+ * (automatic names start with '#'), unique among the nodes that exist.
+ */
+static bool bdrv_set_node_name(BlockDriverState *bs, const char *name,
+                               Error **errp)
+{
+    BlockDriverState *other;
+    const char *p;
+
+    if (!isalpha((unsigned char)name[0])) {
+        goto invalid;
+    }
+    for (p = name + 1; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr("-._", *p)) {
+            goto invalid;
+        }
+    }
+    if (strlen(name) >= sizeof(bs->node_name)) {
+        error_setg(errp, "Node name too long");
+        return false;
+    }
+    LIST_FOREACH(other, &all_nodes, node_list) {
+        if (other != bs && !strcmp(other->node_name, name)) {
+            error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+            return false;
+        }
+    }
+    pstrcpy(bs->node_name, sizeof(bs->node_name), name);
+    return true;
+
+invalid:
+    error_setg(errp, "Invalid node-name: '%s'", name);
+    return false;
+}
+
 /* Takes the driver-independent options out of options into bs and flags. */
 static bool bdrv_take_common_options(BlockDriverState *bs, QDict *options,
                                      int *flags, Error **errp)
@@ -1202,13 +1278,12 @@ static bool bdrv_take_common_options(BlockDriverState *bs, QDict *options,
     bool b;
     char *s;
 
+    /* read-only=off makes the node writable even on a read-only open. */
     b = !(*flags & BDRV_O_RDWR);
     if (!opt_take_bool(options, "read-only", &b, errp)) {
         return false;
     }
-    if (b) {
-        *flags &= ~BDRV_O_RDWR;
-    }
+    *flags = b ? (*flags & ~BDRV_O_RDWR) : (*flags | BDRV_O_RDWR);
     qdict_del(options, "auto-read-only");
     b = *flags & BDRV_O_NOCACHE;
     if (!opt_take_bool(options, "cache.direct", &b, errp)) {
@@ -1271,8 +1346,12 @@ static bool bdrv_take_common_options(BlockDriverState *bs, QDict *options,
     }
     s = opt_get_str(options, "node-name");
     if (s) {
-        pstrcpy(bs->node_name, sizeof(bs->node_name), s);
+        bool ok = bdrv_set_node_name(bs, s, errp);
+
         free(s);
+        if (!ok) {
+            return false;
+        }
         qdict_del(options, "node-name");
     }
     return true;
@@ -1314,6 +1393,8 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
     const QDictEntry *e;
     bool probed = false;
     bool opened = false;
+    bool protocol;
+    bool open_backing;
     int ret;
 
     bdrv_init();
@@ -1363,8 +1444,29 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
         }
         qdict_del(options, "driver");
     }
-    if (!filename) {
+    if (qdict_get_try_str(options, "backing") &&
+        !qdict_get_try_str(options, "backing")[0] && open_notes) {
+        strbuf_addstr(&open_notes->warnings, "Use of \"backing\": \"\" is "
+                      "deprecated; use \"backing\": null instead\n");
+    }
+
+    /*
+     * A protocol node's file name is its "filename" option; a format
+     * node's is its file child's ("file.filename"). The name given apart
+     * from the options stands for that option and may not repeat it.
+     */
+    protocol = drv ? !drv->is_format : (flags & BDRV_O_PROTOCOL);
+    if (filename) {
+        if (qdict_haskey(options, protocol ? "filename" : "file.filename")) {
+            error_setg(&local_err, "Can't specify 'file' and 'filename' "
+                       "options at the same time");
+            goto fail;
+        }
+    } else if (protocol) {
         filename = qdict_get_try_str(options, "filename");
+    } else if (!drv && !qdict_has_prefixed(options, "file")) {
+        error_setg(&local_err, "Must specify either driver or file");
+        goto fail;
     }
 
     bs = bdrv_new();
@@ -1406,7 +1508,6 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
         if (local_err) {
             goto fail;
         }
-        qdict_del(options, "filename");
         if (!drv) {
             if (!file) {
                 error_setg(&local_err, "A block device must be specified "
@@ -1418,6 +1519,11 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
                 goto fail;
             }
             probed = true;
+            /* The reference warns at once, however the open ends. */
+            if (!strcmp(drv->format_name, "raw") && (flags & BDRV_O_RDWR) &&
+                open_notes && !open_notes->probed_raw) {
+                open_notes->probed_raw = xstrdup(file->filename);
+            }
         }
         bs->probe_file = file;
         file = NULL;
@@ -1460,11 +1566,28 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
         }
     }
 
+    /*
+     * Backing options: the backing open below takes them; a driver that
+     * has no backing files refuses them unless no backing file is wanted
+     * anyway (BDRV_O_NO_BACKING: then they are unknown options below).
+     * "backing": null asks for none, which every driver can do.
+     */
+    open_backing = drv->supports_backing && !(flags & BDRV_O_NO_BACKING);
+    if (!open_backing && opt_is_null(options, "backing")) {
+        qdict_del(options, "backing");
+    }
+    if (!drv->supports_backing && !(flags & BDRV_O_NO_BACKING) &&
+        qdict_has_prefixed(options, "backing")) {
+        error_setg(&local_err, "Driver doesn't support backing files");
+        goto fail;
+    }
+
     /* Every option must have been understood by now. */
     for (e = qdict_first(options); e; e = qdict_next(options, e)) {
         const char *key = qdict_entry_key(e);
 
-        if (!strcmp(key, "backing") || strstart(key, "backing.", NULL)) {
+        if (open_backing &&
+            (!strcmp(key, "backing") || strstart(key, "backing.", NULL))) {
             continue;
         }
         if (drv->is_format) {
@@ -1479,18 +1602,15 @@ static BlockDriverState *bdrv_open_inherit(const char *filename,
 
     bdrv_refresh_filename(bs);
 
-    if (drv->supports_backing && !(flags & BDRV_O_NO_BACKING)) {
+    if (open_backing) {
         if (bdrv_open_backing_file(bs, options, &local_err) < 0) {
             goto fail;
         }
-    } else {
-        qdict_del(options, "backing");
     }
     for (e = qdict_first(options); e; e = qdict_next(options, e)) {
         const char *key = qdict_entry_key(e);
 
-        if (strstart(key, "backing.", NULL) &&
-            !(flags & BDRV_O_NO_BACKING)) {
+        if (strstart(key, "backing.", NULL)) {
             error_setg(&local_err, "Block format '%s' does not support the "
                        "option '%s'", drv->format_name, key);
             goto fail;
@@ -1517,6 +1637,21 @@ fail:
     qdict_unref(options);
     error_propagate(errp, local_err);
     return NULL;
+}
+
+BlockOpenNotes *bdrv_open_notes_swap(BlockOpenNotes *notes)
+{
+    BlockOpenNotes *old = open_notes;
+
+    open_notes = notes;
+    return old;
+}
+
+void block_open_notes_release(BlockOpenNotes *notes)
+{
+    strbuf_release(&notes->warnings);
+    free(notes->probed_raw);
+    notes->probed_raw = NULL;
 }
 
 BlockDriverState *bdrv_open(const char *filename, QDict *options,
@@ -1814,8 +1949,11 @@ int bdrv_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
     if (bs->drv->bdrv_snapshot_goto) {
         return bs->drv->bdrv_snapshot_goto(bs, snapshot_id, errp);
     }
-    error_setg(errp, "Block format '%s' used by device '' does not support "
-               "internal snapshots", bs->drv->format_name);
+    /* As for listing: a format without snapshots passes to its file. */
+    if (bs->file) {
+        return bdrv_snapshot_goto(bs->file->bs, snapshot_id, errp);
+    }
+    error_setg(errp, "Block driver does not support snapshots");
     return -ENOTSUP;
 }
 

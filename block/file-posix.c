@@ -158,6 +158,28 @@ static int raw_pool_write_zeroes(void *opaque)
     return raw_write_zero_range(r->fd, r->offset, r->len);
 }
 
+/*
+ * Writes zeroes over the first bytes (at most 4 KiB, never past r->len, the
+ * file's new length) of a file that was just grown from empty, as the
+ * reference does: the first block is then allocated, which shows in map
+ * and the disk size. Best effort: a failure changes nothing that matters.
+ */
+static int raw_pool_allocate_first_block(void *opaque)
+{
+    RawPoolReq *r = opaque;
+    size_t len = MIN(r->len, 4096);
+    void *buf = qemu_try_blockalign(4096);
+
+    if (buf) {
+        memset(buf, 0, 4096);
+        while (pwrite(r->fd, buf, len, 0) < 0 && errno == EINTR) {
+            continue;
+        }
+        qemu_vfree(buf);
+    }
+    return 0;
+}
+
 /* ---- locking ------------------------------------------------------------- */
 
 static int raw_lock_byte(int fd, int byte, bool lock)
@@ -435,7 +457,14 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     qdict_del(options, "aio-max-batch");
     qdict_del(options, "drop-cache");
     qdict_del(options, "x-check-cache-dropped");
-    qdict_del(options, "pr-manager");
+    /* There are no persistent reservation managers to name. */
+    if (qdict_haskey(options, "pr-manager")) {
+        error_setg(errp, "No persistent reservation manager with id '%s'",
+                   qdict_get_try_str(options, "pr-manager") ?
+                   qdict_get_try_str(options, "pr-manager") : "");
+        ret = -EINVAL;
+        goto fail;
+    }
 
     if (s->aio == AIO_BACKEND_NATIVE && !(flags & BDRV_O_NOCACHE)) {
         error_setg(errp, "aio=native was specified, but it requires "
@@ -461,6 +490,13 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
         goto fail;
     }
     s->is_device = S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode);
+    /* Devices are host_device's; directories are nobody's. */
+    if (!device && (s->is_device || S_ISDIR(st.st_mode))) {
+        error_setg(errp, "'%s' driver requires '%s' to be a regular file",
+                   bs->drv->format_name, filename);
+        ret = -EINVAL;
+        goto fail;
+    }
     if (device && !s->is_device) {
         error_setg(errp, "'%s' driver requires '%s' to be either a character "
                    "or block device", bs->drv->format_name, filename);
@@ -532,7 +568,8 @@ static int hdev_probe_device(const char *filename)
     struct stat st;
 
     filename = raw_strip_prefix(filename, "host_device");
-    if (stat(filename, &st) == 0 && S_ISBLK(st.st_mode)) {
+    if (stat(filename, &st) == 0 &&
+        (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
         return 100;
     }
     return 0;
@@ -905,6 +942,12 @@ static int64_t raw_get_allocated_file_size(BlockDriverState *bs)
     return (int64_t)st.st_blocks * 512;
 }
 
+/* Nothing to tell, but the reference answers (info shows "dirty-flag"). */
+static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    return 0;
+}
+
 static int raw_has_zero_init(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
@@ -1002,8 +1045,9 @@ static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
         ret = thread_pool_co_run(raw_pool_ftruncate, &r);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Could not resize file");
+            return ret;
         }
-        return ret;
+        break;
     case PREALLOC_MODE_FALLOC:
         if (offset > current) {
             r.mode = 0;
@@ -1016,7 +1060,7 @@ static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
                 return ret;
             }
         }
-        return 0;
+        break;
     case PREALLOC_MODE_FULL:
         if (offset > current) {
             r.offset = offset;
@@ -1040,6 +1084,11 @@ static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
                    prealloc_mode_name(prealloc));
         return -ENOTSUP;
     }
+    if (current == 0 && offset > 0) {
+        r.len = offset;
+        thread_pool_co_run(raw_pool_allocate_first_block, &r);
+    }
+    return 0;
 }
 
 static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
@@ -1134,10 +1183,10 @@ static int coroutine_fn raw_co_create_opts(const BlockDriver *drv,
         return -EINVAL;
     }
     free(buf);
-    if (prealloc == PREALLOC_MODE_METADATA) {
-        error_setg(errp, "Unsupported preallocation mode: metadata");
-        return -ENOTSUP;
-    }
+    /*
+     * "metadata" is refused by the truncate below, after the file was
+     * created (and emptied), as the reference does.
+     */
     if (hint > UINT32_MAX) {
         error_setg(errp, "Extent size hint is too large");
         return -EINVAL;
@@ -1311,6 +1360,7 @@ const BlockDriver bdrv_file = {
     .bdrv_co_getlength = raw_co_getlength,
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
+    .bdrv_get_info = raw_get_info,
     .bdrv_set_perm = raw_set_perm,
     .bdrv_reopen_prepare = raw_reopen_prepare,
     .bdrv_reopen_commit = raw_reopen_commit,
@@ -1341,6 +1391,7 @@ const BlockDriver bdrv_host_device = {
     .bdrv_co_getlength = raw_co_getlength,
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_has_zero_init = raw_has_zero_init,
+    .bdrv_get_info = raw_get_info,
     .bdrv_set_perm = raw_set_perm,
     .bdrv_reopen_prepare = raw_reopen_prepare,
     .bdrv_reopen_commit = raw_reopen_commit,

@@ -22,8 +22,11 @@
 
 /* The bounce buffer for emulated zero writes is at most this big. */
 #define ZERO_BUFFER_MAX (1 * MiB)
-/* Byte requests may not go beyond this (the reference's limit). */
-#define BDRV_MAX_LENGTH (INT64_MAX - 2 * GiB)
+/*
+ * Byte requests and image lengths may not go beyond this: the reference's
+ * limit, INT64_MAX rounded down to 1 GiB.
+ */
+#define BDRV_MAX_LENGTH (INT64_MAX - (1 * GiB - 1))
 
 /* ---- running coroutines from outside ------------------------------------ */
 
@@ -1020,8 +1023,8 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         return -EINVAL;
     }
     if (offset > BDRV_MAX_LENGTH) {
-        error_setg(errp, "Required too big image size, it must be not "
-                   "greater than %" PRId64, BDRV_MAX_LENGTH);
+        error_setg(errp, "offset(%" PRId64 ") exceeds maximum(%" PRId64 ")",
+                   offset, (int64_t)BDRV_MAX_LENGTH);
         return -EINVAL;
     }
     if (bs->read_only) {

@@ -509,6 +509,14 @@ static void aio_req_prepare(AioFileReq *req)
     size_t skip = req->done;
     int i = 0, n;
 
+    /* The common case: the whole vector, from its start, in one go. */
+    if (likely(skip == 0 && req->niov <= AIO_MAX_IOV)) {
+        req->cur_iov = req->iov;
+        req->cur_niov = req->niov;
+        req->cur_bytes = req->size;
+        return;
+    }
+
     while (i < req->niov && skip >= req->iov[i].iov_len) {
         skip -= req->iov[i].iov_len;
         i++;
@@ -550,6 +558,10 @@ static bool aio_req_advance(AioFileReq *req, int64_t res, bool short_is_final)
         return true;
     }
     req->done += res;
+    if (likely(req->done == req->size)) {
+        req->ret = req->done;
+        return true;
+    }
     if ((uint64_t)res < req->cur_bytes && (res == 0 || short_is_final)) {
         /* Reads stop at end of file; a write that stops means no space. */
         req->ret = req->op == AIO_OP_READ ? (int64_t)req->done : -ENOSPC;
@@ -967,18 +979,57 @@ int aio_file_backend_init(AioContext *ctx, AioBackend backend, Error **errp)
     return -EINVAL;
 }
 
+/* Whether backend is set up in ctx already (the per-request check). */
+static inline bool aio_backend_ready(AioContext *ctx, AioBackend backend)
+{
+    switch (backend) {
+    case AIO_BACKEND_THREADS:
+        return true;
+    case AIO_BACKEND_NATIVE:
+#ifdef CONFIG_LIBAIO
+        return ctx->laio_ready;
+#else
+        return false;
+#endif
+    case AIO_BACKEND_IO_URING:
+#ifdef CONFIG_LIBURING
+        return ctx->uring_ready;
+#else
+        return false;
+#endif
+    }
+    return false;
+}
+
+/*
+ * The hot path of every file request: the request lives on the
+ * coroutine's stack and only the fields the backends read are set (the
+ * libaio iocb and the queue links are filled when used), the size is the
+ * vector's own, and the backend is set up only the first time.
+ */
 int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
                                     int fd, int64_t offset, QEMUIOVector *qiov,
                                     AioFileOp op)
 {
-    AioFileReq req = {
-        .ctx = ctx,
-        .co = qemu_coroutine_self(),
-        .op = op,
-        .fd = fd,
-        .offset = offset,
-    };
+    AioFileReq req;
     int ret;
+
+    req.ctx = ctx;
+    req.co = qemu_coroutine_self();
+    req.op = op;
+    req.fd = fd;
+    req.offset = offset;
+    req.iov = NULL;
+    req.niov = 0;
+    req.size = 0;
+    req.done = 0;
+    req.cur_iov = NULL;
+    req.cur_niov = 0;
+    req.cur_bytes = 0;
+    req.tmp_iov = NULL;
+    req.tmp_alloc = 0;
+    req.ret = 0;
+    req.complete = false;
 
     assert(req.co);
     if (op == AIO_OP_READ || op == AIO_OP_WRITE) {
@@ -988,15 +1039,24 @@ int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
         }
         req.iov = qiov->iov;
         req.niov = qiov->niov;
-        req.size = aio_iov_bytes(qiov->iov, qiov->niov);
+        req.size = qiov->size;
         if (req.size == 0) {
             return 0;
         }
-        aio_req_prepare(&req);
+        if (likely(req.niov <= AIO_MAX_IOV)) {
+            /* aio_req_prepare's common case, without the call. */
+            req.cur_iov = req.iov;
+            req.cur_niov = req.niov;
+            req.cur_bytes = req.size;
+        } else {
+            aio_req_prepare(&req);
+        }
     }
-    ret = aio_file_backend_init(ctx, backend, NULL);
-    if (ret < 0) {
-        return ret;
+    if (unlikely(!aio_backend_ready(ctx, backend))) {
+        ret = aio_file_backend_init(ctx, backend, NULL);
+        if (ret < 0) {
+            return ret;
+        }
     }
     switch (backend) {
     case AIO_BACKEND_IO_URING:
@@ -1013,7 +1073,9 @@ int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
         aio_threads_co_submit(ctx, &req);
         break;
     }
-    free(req.tmp_iov);
+    if (unlikely(req.tmp_iov)) {
+        free(req.tmp_iov);
+    }
     return req.ret;
 }
 

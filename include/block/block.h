@@ -151,6 +151,41 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
  */
 BlockBackend *blk_new_open(const char *filename, const char *fmt,
                            QDict *options, int flags, Error **errp);
+
+/*
+ * What an open has to tell the user besides its result: block/ prints
+ * nothing, so the front end prints these, in this order and before the
+ * error if the open failed (the reference prints them as it opens, so
+ * they appear even when the open fails later, e.g. on a lock):
+ *   1. each line of warnings as "PROG: warning: LINE";
+ *   2. if probed_raw is set, the probed-raw warning naming probed_raw:
+ *      "WARNING: Image format was not specified for '%s' and probing
+ *      guessed raw." and its two indented lines.
+ * A zeroed BlockOpenNotes is a valid empty one; release it with
+ * block_open_notes_release.
+ */
+typedef struct BlockOpenNotes {
+    /* Deprecation warnings, one per line, each ending in '\n'. */
+    StrBuf warnings;
+    /*
+     * Set when probing guessed raw for an image opened read-write (the
+     * reference's condition for its warning): the file name the warning
+     * quotes, which is the protocol node's ("r.raw" for "file:r.raw" or
+     * --image-opts file.filename=r.raw).
+     */
+    char *probed_raw;
+} BlockOpenNotes;
+
+void block_open_notes_release(BlockOpenNotes *notes);
+
+/*
+ * blk_new_open that also fills *notes (which must be zeroed or released),
+ * whether or not the open succeeds. Front ends use it to print the
+ * reference's warnings; blk_new_open leaves them to bdrv_is_probed_raw.
+ */
+BlockBackend *blk_new_open_ext(const char *filename, const char *fmt,
+                               QDict *options, int flags,
+                               BlockOpenNotes *notes, Error **errp);
 void blk_unref(BlockBackend *blk);
 BlockDriverState *blk_bs(BlockBackend *blk);
 

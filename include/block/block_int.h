@@ -143,6 +143,8 @@ struct BlockDriverState {
     int backing_depth;              /* 0 for the top of a chain */
     /* In-memory dirty bitmaps (block/dirty-bitmap.c), in creation order. */
     TAILQ_HEAD(, BdrvDirtyBitmap) dirty_bitmaps;
+    /* In the list of all nodes (node-name lookups). */
+    LIST_ENTRY(BlockDriverState) node_list;
 };
 
 struct BlockDriver {
@@ -349,6 +351,11 @@ const BlockDriver *bdrv_find_driver(const char *format_name);
  */
 BlockDriverState *bdrv_open(const char *filename, QDict *options,
                             const BlockDriver *drv, int flags, Error **errp);
+/*
+ * Makes the opens that follow collect their warnings in notes (NULL: drop
+ * them); returns the previous collector (blk_new_open_ext).
+ */
+BlockOpenNotes *bdrv_open_notes_swap(BlockOpenNotes *notes);
 void bdrv_ref(BlockDriverState *bs);
 void bdrv_unref(BlockDriverState *bs);
 

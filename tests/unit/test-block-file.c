@@ -269,11 +269,16 @@ START_TEST(test_block_status_holes)
     ck_assert_int_ge(blk_pwrite(blk, 1 * MiB, 64 * KiB, buf, 0), 0);
     ck_assert_int_eq(blk_flush(blk), 0);
 
+    /* Creation wrote the first 4 KiB (see test_create_first_block). */
     ret = bdrv_block_status_above(blk_bs(blk), NULL, 0, 4 * MiB, &pnum,
+                                  &map, NULL, NULL);
+    ck_assert(ret & BDRV_BLOCK_DATA);
+    ck_assert_int_eq(pnum, 4 * KiB);
+    ret = bdrv_block_status_above(blk_bs(blk), NULL, 4 * KiB, 4 * MiB, &pnum,
                                   &map, NULL, NULL);
     ck_assert(ret & BDRV_BLOCK_ZERO);
     ck_assert(ret & BDRV_BLOCK_OFFSET_VALID);
-    ck_assert_int_eq(pnum, 1 * MiB);
+    ck_assert_int_eq(pnum, 1 * MiB - 4 * KiB);
     ret = bdrv_block_status_above(blk_bs(blk), NULL, 1 * MiB, 4 * MiB, &pnum,
                                   &map, NULL, NULL);
     ck_assert(ret & BDRV_BLOCK_DATA);
@@ -295,6 +300,59 @@ START_TEST(test_block_status_holes)
                      0);
     blk_unref(blk);
     qemu_vfree(buf);
+}
+END_TEST
+
+/* Bytes of path that SEEK_DATA finds before the first hole after 0. */
+static int64_t data_at_start(void)
+{
+    int fd = open(path, O_RDONLY);
+    off_t data;
+    off_t hole;
+
+    ck_assert_int_ge(fd, 0);
+    data = lseek(fd, 0, SEEK_DATA);
+    hole = lseek(fd, 0, SEEK_HOLE);
+    close(fd);
+    return data == 0 ? hole : 0;
+}
+
+/*
+ * As the reference does, a file grown from empty (creation, resize of an
+ * empty file) gets its first block written unless fully preallocated, so
+ * that it shows as data in map and takes 4 KiB of disk.
+ */
+START_TEST(test_create_first_block)
+{
+    BlockBackend *blk;
+    Error *err = NULL;
+
+    create_raw(NULL, 1 * MiB);
+    ck_assert_int_eq(data_at_start(), 4 * KiB);
+    ck_assert_int_eq(allocated(), 4 * KiB);
+    create_raw("preallocation=falloc", 1 * MiB);
+    ck_assert_int_ge(data_at_start(), 4 * KiB);
+    ck_assert_int_ge(allocated(), 1 * MiB);
+    create_raw(NULL, 512);
+    ck_assert_int_gt(data_at_start(), 0);
+    create_raw(NULL, 0);
+    ck_assert_int_eq(allocated(), 0);
+
+    /* Growing the empty file writes the block; growing it again not. */
+    blk = open_file(NULL, BDRV_O_RDWR | BDRV_O_RESIZE, &err);
+    ck_assert_ptr_nonnull(blk);
+    ck_assert_int_eq(blk_truncate(blk, 64 * KiB, false, PREALLOC_MODE_OFF,
+                                  0, &err), 0);
+    ck_assert_int_eq(data_at_start(), 4 * KiB);
+    /* A sparse 8 KiB file (nothing allocated) grown: still nothing. */
+    ck_assert_int_eq(truncate(path, 0), 0);
+    ck_assert_int_eq(truncate(path, 8192), 0);
+    ck_assert_int_eq(blk_truncate(blk, 1 * MiB, false, PREALLOC_MODE_OFF, 0,
+                                  &err), 0);
+    ck_assert_int_eq(data_at_start(), 0);
+    ck_assert_int_eq(allocated(), 0);
+    blk_unref(blk);
+    ck_assert_ptr_null(err);
 }
 END_TEST
 
@@ -490,6 +548,7 @@ static Suite *block_file_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_create_prealloc);
     tcase_add_test(tc, test_block_status_holes);
+    tcase_add_test(tc, test_create_first_block);
     tcase_add_test(tc, test_truncate_file);
     suite_add_tcase(s, tc);
 
