@@ -2005,3 +2005,8 @@ int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
                bs->drv->format_name);
     return -ENOTSUP;
 }
+
+bool bdrv_supports_compressed_writes(BlockDriver *drv)
+{
+    return drv && drv->bdrv_co_pwritev_compressed;
+}

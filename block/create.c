@@ -337,3 +337,31 @@ out:
     qemu_opts_free(create_opts);
     return ret < 0 ? ret : 0;
 }
+
+QemuOptsList *bdrv_create_opts_merged(BlockDriver *drv, const char *filename,
+                                      Error **errp)
+{
+    BlockDriver *proto_drv;
+    QemuOptsList *opts;
+
+    proto_drv = bdrv_find_protocol(filename, true, errp);
+    if (!proto_drv) {
+        return NULL;
+    }
+    if (!drv->create_opts) {
+        error_setg(errp, "Format driver '%s' does not support image creation",
+                   drv->format_name);
+        return NULL;
+    }
+    if (!proto_drv->create_opts) {
+        error_setg(errp, "Protocol driver '%s' does not support image "
+                   "creation", proto_drv->format_name);
+        return NULL;
+    }
+    opts = qemu_opts_append(NULL, drv->create_opts);
+    if (proto_drv != drv) {
+        /* Consumes the first list (see option.h). */
+        opts = qemu_opts_append(opts, proto_drv->create_opts);
+    }
+    return opts;
+}

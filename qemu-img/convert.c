@@ -713,26 +713,6 @@ static bool opts_list_has(QemuOptsList *list, const char *name)
     return false;
 }
 
-/* Formats whose driver writes compressed clusters. */
-static bool format_supports_compression(const char *fmt)
-{
-    static const char *const fmts[] = { "qcow2", "qcow", "vmdk", NULL };
-    int i;
-
-    for (i = 0; fmts[i]; i++) {
-        if (fmt && !strcmp(fmt, fmts[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Formats with persistent dirty bitmaps. */
-static bool format_supports_bitmaps(const char *fmt)
-{
-    return fmt && !strcmp(fmt, "qcow2");
-}
-
 /*
  * Creates the target: the output format's options (and its protocol's) with
  * -o applied, the size of the sources, and -B/-F. Reports errors itself.
@@ -742,28 +722,17 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
                                  const char *options, int64_t size,
                                  const char *backing, const char *backing_fmt,
                                  bool compress, bool bitmaps,
-                                 const char *src_fmt, bool *has_backing)
+                                 BlockDriverState *src_bs, bool *has_backing)
 {
-    BlockDriver *proto_drv;
     QemuOptsList *create_opts;
     QemuOpts *opts = NULL;
     Error *err = NULL;
     int ret = -1;
 
-    proto_drv = bdrv_find_protocol(out_filename, true, &err);
-    if (!proto_drv) {
+    create_opts = bdrv_create_opts_merged(drv, out_filename, &err);
+    if (!create_opts) {
         error_report_err(err);
         return -1;
-    }
-    if (!bdrv_create_opts(drv)) {
-        error_report("Format driver '%s' does not support image creation",
-                     out_fmt);
-        return -1;
-    }
-    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
-    if (bdrv_create_opts(proto_drv)) {
-        create_opts = qemu_opts_append(create_opts,
-                                       bdrv_create_opts(proto_drv));
     }
 
     opts = qemu_opts_create(create_opts);
@@ -797,16 +766,13 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
         error_report("Use of backing file requires explicit backing format");
         goto out;
     }
-    if (compress && !format_supports_compression(out_fmt)) {
+    if (compress && !bdrv_supports_compressed_writes(drv)) {
         error_report("Compression not supported for this file format");
         goto out;
     }
-    if (bitmaps && !format_supports_bitmaps(src_fmt)) {
+    /* The target's support is checked once it is open, as the reference. */
+    if (bitmaps && !bdrv_supports_persistent_dirty_bitmap(src_bs)) {
         error_report("Source lacks bitmap support");
-        goto out;
-    }
-    if (bitmaps && !format_supports_bitmaps(out_fmt)) {
-        error_report("Destination lacks bitmap support");
         goto out;
     }
 
@@ -838,14 +804,15 @@ int img_convert(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     ConvertState s = { 0 };
-    const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe";
+    ImgCommonOpts common = { 0 };
+    const char *out_fmt = NULL, *cache = "unsafe";
     const char *src_cache = "writeback", *out_baseimg = NULL;
     const char *out_basefmt = NULL, *out_filename;
     ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
-    bool image_opts = false, tgt_image_opts = false, compress = false;
-    bool skip_create = false, progress = false, quiet = false;
-    bool force_share = false, explicit_min_sparse = false, copy_range = false;
+    bool tgt_image_opts = false, compress = false;
+    bool skip_create = false, progress = false;
+    bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
     bool wr_in_order = true;
     int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
@@ -855,25 +822,9 @@ int img_convert(int argc, char **argv)
     int64_t total = 0;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
-                        long_options, NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
+                            long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -928,9 +879,6 @@ int img_convert(int argc, char **argv)
         case 'T':
             src_cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 'n':
             skip_create = true;
             break;
@@ -950,20 +898,11 @@ int img_convert(int argc, char **argv)
         case 'W':
             wr_in_order = false;
             break;
-        case 'U':
-            force_share = true;
-            break;
         case 'r':
             rate_limit = cvtnum("rate limit", optarg);
             if (rate_limit < 0) {
                 goto out;
             }
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
             break;
         case OPTION_SALVAGE:
             salvage = true;
@@ -976,6 +915,9 @@ int img_convert(int argc, char **argv)
             break;
         case OPTION_BITMAPS:
             bitmaps = true;
+            break;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -1020,7 +962,7 @@ int img_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    if (image_opts && fmt) {
+    if (common.image_opts && common.fmt) {
         error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
@@ -1051,8 +993,8 @@ int img_convert(int argc, char **argv)
     for (i = 0; i < s.src_num; i++) {
         const char *name = argv[optind + i];
 
-        s.src[i] = img_open(image_opts, name, fmt, src_flags, NULL,
-                            false, quiet, force_share);
+        s.src[i] = img_open(common.image_opts, name, common.fmt, src_flags,
+                            false, common.force_share);
         if (!s.src[i]) {
             goto out;
         }
@@ -1087,14 +1029,12 @@ int img_convert(int argc, char **argv)
     if (!skip_create) {
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
-                                  bitmaps,
-                                  bdrv_get_format_name(blk_bs(s.src[0])),
+                                  bitmaps, blk_bs(s.src[0]),
                                   &s.target_has_backing) < 0) {
             goto out;
         }
     } else if (bitmaps &&
-               !format_supports_bitmaps(
-                   bdrv_get_format_name(blk_bs(s.src[0])))) {
+               !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.src[0]))) {
         error_report("Source lacks bitmap support");
         goto out;
     }
@@ -1104,9 +1044,16 @@ int img_convert(int argc, char **argv)
      * missing backing file fails here.
      */
     s.target = img_open(tgt_image_opts, out_filename,
-                        tgt_image_opts ? NULL : out_fmt, flags, NULL,
-                        flags & BDRV_O_WRITETHROUGH, quiet, false);
+                        tgt_image_opts ? NULL : out_fmt, flags,
+                        flags & BDRV_O_WRITETHROUGH, false);
     if (!s.target) {
+        goto out;
+    }
+    /* Asked of the open target, even one just created, as the reference. */
+    if (bitmaps &&
+        !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.target))) {
+        error_report("Format driver '%s' does not support bitmaps",
+                     bdrv_get_format_name(blk_bs(s.target)));
         goto out;
     }
 
@@ -1114,12 +1061,9 @@ int img_convert(int argc, char **argv)
         const char *tfmt = bdrv_get_format_name(blk_bs(s.target));
         int64_t tlen;
 
-        if (compress && !format_supports_compression(tfmt)) {
+        if (compress &&
+            !bdrv_supports_compressed_writes(bdrv_find_format(tfmt))) {
             error_report("Compression not supported for this file format");
-            goto out;
-        }
-        if (bitmaps && !format_supports_bitmaps(tfmt)) {
-            error_report("Destination lacks bitmap support");
             goto out;
         }
         tlen = blk_getlength(s.target);
@@ -1178,7 +1122,7 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
-    s.progress = progress && !quiet;
+    s.progress = progress && !common.quiet;
 
     qemu_progress_init(s.progress, 1.0f);
     qemu_progress_print(0, 100);

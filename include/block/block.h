@@ -109,6 +109,17 @@ QemuOptsList *bdrv_create_opts(BlockDriver *drv);
 /* The protocol driver that serves filename ("file" for plain paths). */
 BlockDriver *bdrv_find_protocol(const char *filename, bool allow_prefix,
                                 Error **errp);
+/*
+ * The create schema of an image of format drv at filename: drv's options,
+ * then those of filename's protocol (once if it is drv itself). Checks in
+ * the reference's order, with its errors: "Unknown protocol '...'",
+ * "Format driver '...' does not support image creation", "Protocol driver
+ * '...' does not support image creation". Free with qemu_opts_free.
+ */
+QemuOptsList *bdrv_create_opts_merged(BlockDriver *drv, const char *filename,
+                                      Error **errp);
+/* True if drv writes compressed data (convert -c). */
+bool bdrv_supports_compressed_writes(BlockDriver *drv);
 
 /* ---- creating images ----------------------------------------------------- */
 
