@@ -531,7 +531,7 @@ START_TEST(test_lock_conflict)
 }
 END_TEST
 
-/* ---- create-time locking -------------------------------------------------- */
+/* ---- create-time locking ----------------------------------------------- */
 
 /* Fills path with size bytes of a pattern; returns nothing, asserts. */
 static void write_pattern(const char *file, size_t size, uint8_t seed)
