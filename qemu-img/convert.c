@@ -88,6 +88,14 @@ typedef struct ConvertState {
     /* In-order writing. */
     int64_t wr_offs;
     CoQueue wr_queue;
+    /*
+     * The first chunk (in image order) whose writes failed, -1: none. Two
+     * chunks' writes may be in flight at once and the later one may fail
+     * first (full disk): the reference writes one at a time, so it names
+     * the earlier one.
+     */
+    int64_t wr_err_offset;
+    int wr_err;
 
     /* Progress: only counted chunks (read ones) advance it. */
     bool progress;
@@ -590,8 +598,11 @@ static void coroutine_fn convert_co_worker(void *opaque)
             ret = ret2;
         }
         if (ret < 0) {
-            error_report("error while writing at byte %lld: %s",
-                         (long long)offset, strerror(-ret));
+            if (s->wr_err_offset < 0 ||
+                (s->wr_in_order && offset < s->wr_err_offset)) {
+                s->wr_err_offset = offset;
+                s->wr_err = ret;
+            }
             convert_fail(s, ret);
             break;
         }
@@ -644,6 +655,7 @@ static int convert_do_copy(ConvertState *s)
     qemu_co_mutex_init(&s->lock);
     qemu_co_queue_init(&s->wr_queue);
     s->ret = -EINPROGRESS;
+    s->wr_err_offset = -1;
 
     if (s->progress) {
         ConvertCountCo c = { .s = s };
@@ -664,6 +676,11 @@ static int convert_do_copy(ConvertState *s)
     }
     while (s->running > 0) {
         aio_poll(ctx, true);
+    }
+    if (s->wr_err_offset >= 0) {
+        error_report("error while writing at byte %lld: %s",
+                     (long long)s->wr_err_offset, strerror(-s->wr_err));
+        s->ret = s->wr_err;
     }
     if (s->ret == -EINPROGRESS) {
         s->ret = 0;
@@ -696,26 +713,6 @@ static bool opts_list_has(QemuOptsList *list, const char *name)
     return false;
 }
 
-/* Formats whose driver writes compressed clusters. */
-static bool format_supports_compression(const char *fmt)
-{
-    static const char *const fmts[] = { "qcow2", "qcow", "vmdk", NULL };
-    int i;
-
-    for (i = 0; fmts[i]; i++) {
-        if (fmt && !strcmp(fmt, fmts[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Formats with persistent dirty bitmaps. */
-static bool format_supports_bitmaps(const char *fmt)
-{
-    return fmt && !strcmp(fmt, "qcow2");
-}
-
 /*
  * Creates the target: the output format's options (and its protocol's) with
  * -o applied, the size of the sources, and -B/-F. Reports errors itself.
@@ -725,28 +722,17 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
                                  const char *options, int64_t size,
                                  const char *backing, const char *backing_fmt,
                                  bool compress, bool bitmaps,
-                                 const char *src_fmt, bool *has_backing)
+                                 BlockDriverState *src_bs, bool *has_backing)
 {
-    BlockDriver *proto_drv;
     QemuOptsList *create_opts;
     QemuOpts *opts = NULL;
     Error *err = NULL;
     int ret = -1;
 
-    proto_drv = bdrv_find_protocol(out_filename, true, &err);
-    if (!proto_drv) {
+    create_opts = bdrv_create_opts_merged(drv, out_filename, &err);
+    if (!create_opts) {
         error_report_err(err);
         return -1;
-    }
-    if (!bdrv_create_opts(drv)) {
-        error_report("Format driver '%s' does not support image creation",
-                     out_fmt);
-        return -1;
-    }
-    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
-    if (bdrv_create_opts(proto_drv)) {
-        create_opts = qemu_opts_append(create_opts,
-                                       bdrv_create_opts(proto_drv));
     }
 
     opts = qemu_opts_create(create_opts);
@@ -780,16 +766,13 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
         error_report("Use of backing file requires explicit backing format");
         goto out;
     }
-    if (compress && !format_supports_compression(out_fmt)) {
+    if (compress && !bdrv_supports_compressed_writes(drv)) {
         error_report("Compression not supported for this file format");
         goto out;
     }
-    if (bitmaps && !format_supports_bitmaps(src_fmt)) {
+    /* The target's support is checked once it is open, as the reference. */
+    if (bitmaps && !bdrv_supports_persistent_dirty_bitmap(src_bs)) {
         error_report("Source lacks bitmap support");
-        goto out;
-    }
-    if (bitmaps && !format_supports_bitmaps(out_fmt)) {
-        error_report("Destination lacks bitmap support");
         goto out;
     }
 
@@ -821,14 +804,15 @@ int img_convert(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     ConvertState s = { 0 };
-    const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe";
+    ImgCommonOpts common = { 0 };
+    const char *out_fmt = NULL, *cache = "unsafe";
     const char *src_cache = "writeback", *out_baseimg = NULL;
     const char *out_basefmt = NULL, *out_filename;
     ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
-    bool image_opts = false, tgt_image_opts = false, compress = false;
-    bool skip_create = false, progress = false, quiet = false;
-    bool force_share = false, explicit_min_sparse = false, copy_range = false;
+    bool tgt_image_opts = false, compress = false;
+    bool skip_create = false, progress = false;
+    bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
     bool wr_in_order = true;
     int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
@@ -838,25 +822,9 @@ int img_convert(int argc, char **argv)
     int64_t total = 0;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
-                        long_options, NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
+                            long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -911,9 +879,6 @@ int img_convert(int argc, char **argv)
         case 'T':
             src_cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 'n':
             skip_create = true;
             break;
@@ -933,20 +898,11 @@ int img_convert(int argc, char **argv)
         case 'W':
             wr_in_order = false;
             break;
-        case 'U':
-            force_share = true;
-            break;
         case 'r':
             rate_limit = cvtnum("rate limit", optarg);
             if (rate_limit < 0) {
                 goto out;
             }
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
             break;
         case OPTION_SALVAGE:
             salvage = true;
@@ -959,6 +915,9 @@ int img_convert(int argc, char **argv)
             break;
         case OPTION_BITMAPS:
             bitmaps = true;
+            break;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -1003,7 +962,7 @@ int img_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    if (image_opts && fmt) {
+    if (common.image_opts && common.fmt) {
         error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
@@ -1017,6 +976,8 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
+    /* Nobody may write a source while we copy it (as the reference) */
+    src_flags |= BDRV_O_NO_SHARE;
     flags = BDRV_O_RDWR;
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);
@@ -1032,8 +993,8 @@ int img_convert(int argc, char **argv)
     for (i = 0; i < s.src_num; i++) {
         const char *name = argv[optind + i];
 
-        s.src[i] = img_open(image_opts, name, fmt, src_flags, NULL,
-                            false, quiet, force_share);
+        s.src[i] = img_open(common.image_opts, name, common.fmt, src_flags,
+                            false, common.force_share);
         if (!s.src[i]) {
             goto out;
         }
@@ -1068,14 +1029,12 @@ int img_convert(int argc, char **argv)
     if (!skip_create) {
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
-                                  bitmaps,
-                                  bdrv_get_format_name(blk_bs(s.src[0])),
+                                  bitmaps, blk_bs(s.src[0]),
                                   &s.target_has_backing) < 0) {
             goto out;
         }
     } else if (bitmaps &&
-               !format_supports_bitmaps(
-                   bdrv_get_format_name(blk_bs(s.src[0])))) {
+               !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.src[0]))) {
         error_report("Source lacks bitmap support");
         goto out;
     }
@@ -1085,9 +1044,16 @@ int img_convert(int argc, char **argv)
      * missing backing file fails here.
      */
     s.target = img_open(tgt_image_opts, out_filename,
-                        tgt_image_opts ? NULL : out_fmt, flags, NULL,
-                        flags & BDRV_O_WRITETHROUGH, quiet, false);
+                        tgt_image_opts ? NULL : out_fmt, flags,
+                        flags & BDRV_O_WRITETHROUGH, false);
     if (!s.target) {
+        goto out;
+    }
+    /* Asked of the open target, even one just created, as the reference. */
+    if (bitmaps &&
+        !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.target))) {
+        error_report("Format driver '%s' does not support bitmaps",
+                     bdrv_get_format_name(blk_bs(s.target)));
         goto out;
     }
 
@@ -1095,12 +1061,9 @@ int img_convert(int argc, char **argv)
         const char *tfmt = bdrv_get_format_name(blk_bs(s.target));
         int64_t tlen;
 
-        if (compress && !format_supports_compression(tfmt)) {
+        if (compress &&
+            !bdrv_supports_compressed_writes(bdrv_find_format(tfmt))) {
             error_report("Compression not supported for this file format");
-            goto out;
-        }
-        if (bitmaps && !format_supports_bitmaps(tfmt)) {
-            error_report("Destination lacks bitmap support");
             goto out;
         }
         tlen = blk_getlength(s.target);
@@ -1159,7 +1122,7 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
-    s.progress = progress && !quiet;
+    s.progress = progress && !common.quiet;
 
     qemu_progress_init(s.progress, 1.0f);
     qemu_progress_print(0, 100);

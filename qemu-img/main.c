@@ -210,6 +210,7 @@ int main(int argc, char **argv)
         { "trace", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
+    ImgCommonOpts unused = { 0 };
     const char *cmdname;
     size_t i;
     int c;
@@ -225,20 +226,15 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:hVT:", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'V':
             print_version();
             return EXIT_SUCCESS;
         case 'T':
             trace_opt_ignore(optarg);
+            break;
+        default:
+            /* ':', '?' and -h, as in the commands */
+            img_common_option(c, argv, &unused);
             break;
         }
     }

@@ -147,16 +147,6 @@ int main(int argc, char **argv)
         case 'c':
             cmds[ncmds++] = optarg;
             break;
-        case 'd':
-            if (!strcmp(optarg, "ignore") || !strcmp(optarg, "off")) {
-                flags &= ~BDRV_O_UNMAP;
-            } else if (!strcmp(optarg, "unmap") || !strcmp(optarg, "on")) {
-                flags |= BDRV_O_UNMAP;
-            } else {
-                error_report("Invalid discard option: %s", optarg);
-                exit(EXIT_FAILURE);
-            }
-            break;
         case 'f':
             format = optarg;
             break;
@@ -166,31 +156,20 @@ int main(int argc, char **argv)
         case 's':
             snapshot = true;
             break;
-        case 'n':
-            flags |= BDRV_O_NOCACHE;
-            writethrough = false;
-            break;
         case 'C':
             cor = true;
             break;
         case 'm':
             qemuio_misalign = true;
             break;
-        case 'k':
-            flags |= BDRV_O_NATIVE_AIO;
-            break;
+        case 'd':
         case 'i':
-            if (!bdrv_parse_aio(optarg, &flags)) {
-                error_report("Invalid aio option: %s", optarg);
-                exit(EXIT_FAILURE);
-            }
-            break;
+        case 'k':
+        case 'n':
         case 't':
-            if (!bdrv_parse_cache_mode(optarg, &flags)) {
-                error_report("Invalid cache option: %s", optarg);
+            if (!qemuio_open_flag(c, optarg, &flags, &writethrough)) {
                 exit(EXIT_FAILURE);
             }
-            writethrough = flags & BDRV_O_WRITETHROUGH;
             break;
         case 'T':
             /* There are no trace events to enable. */

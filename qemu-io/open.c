@@ -9,13 +9,13 @@
  */
 #include "config-host.h"
 
-#include <fcntl.h>
 #include <getopt.h>
 
 #include "util/osdep.h"
 #include "util/error.h"
 #include "util/option.h"
 #include "util/qobject.h"
+#include "util/secret.h"
 #include "util/strbuf.h"
 #include "block/block.h"
 #include "qemu-io.h"
@@ -239,6 +239,45 @@ void qemuio_close_image(void)
 
 /* ---- open, close --------------------------------------------------------- */
 
+bool qemuio_open_flag(int c, const char *arg, int *flags, bool *writethrough)
+{
+    switch (c) {
+    case 'd':
+        if (!strcmp(arg, "ignore") || !strcmp(arg, "off")) {
+            *flags &= ~BDRV_O_UNMAP;
+        } else if (!strcmp(arg, "unmap") || !strcmp(arg, "on")) {
+            *flags |= BDRV_O_UNMAP;
+        } else {
+            error_report("Invalid discard option: %s", arg);
+            return false;
+        }
+        break;
+    case 'i':
+        if (!bdrv_parse_aio(arg, flags)) {
+            error_report("Invalid aio option: %s", arg);
+            return false;
+        }
+        break;
+    case 'k':
+        *flags |= BDRV_O_NATIVE_AIO;
+        break;
+    case 'n':
+        *flags |= BDRV_O_NOCACHE;
+        *writethrough = false;
+        break;
+    case 't':
+        if (!bdrv_parse_cache_mode(arg, flags)) {
+            error_report("Invalid cache option: %s", arg);
+            return false;
+        }
+        *writethrough = *flags & BDRV_O_WRITETHROUGH;
+        break;
+    default:
+        abort();
+    }
+    return true;
+}
+
 static void open_help(void)
 {
     printf("\n"
@@ -293,39 +332,18 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
         case 's':
             snapshot = true;
             break;
-        case 'n':
-            flags |= BDRV_O_NOCACHE;
-            writethrough = false;
-            break;
         case 'C':
             cor = true;
             break;
         case 'r':
             flags &= ~BDRV_O_RDWR;
             break;
-        case 'k':
-            flags |= BDRV_O_NATIVE_AIO;
-            break;
-        case 't':
-            if (!bdrv_parse_cache_mode(optarg, &flags)) {
-                error_report("Invalid cache option: %s", optarg);
-                goto out;
-            }
-            writethrough = flags & BDRV_O_WRITETHROUGH;
-            break;
         case 'd':
-            if (!strcmp(optarg, "ignore") || !strcmp(optarg, "off")) {
-                flags &= ~BDRV_O_UNMAP;
-            } else if (!strcmp(optarg, "unmap") || !strcmp(optarg, "on")) {
-                flags |= BDRV_O_UNMAP;
-            } else {
-                error_report("Invalid discard option: %s", optarg);
-                goto out;
-            }
-            break;
         case 'i':
-            if (!bdrv_parse_aio(optarg, &flags)) {
-                error_report("Invalid aio option: %s", optarg);
+        case 'k':
+        case 'n':
+        case 't':
+            if (!qemuio_open_flag(c, optarg, &flags, &writethrough)) {
                 goto out;
             }
             break;
@@ -562,155 +580,17 @@ const CmdInfo reopen_cmd = {
 
 /* ---- --object ------------------------------------------------------------ */
 
-/*
- * Secrets are the only objects the block layer could use (encryption
- * keys). They are checked as the reference checks them and kept for the
- * lifetime of the process.
- */
-typedef struct IoSecret {
-    char *id;
-    struct IoSecret *next;
-} IoSecret;
-
-static IoSecret *secrets;
-
-static bool id_wellformed(const char *id)
-{
-    const char *p;
-
-    if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z'))) {
-        return false;
-    }
-    for (p = id + 1; *p; p++) {
-        if (!(((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ||
-              (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-              *p == '_')) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool is_help_word(const char *s)
-{
-    return !strcmp(s, "help") || !strcmp(s, "?");
-}
-
-static bool object_help(QDict *args)
-{
-    const char *type = qdict_get_try_str(args, "qom-type");
-
-    if (type && is_help_word(type)) {
-        printf("List of user creatable objects:\n"
-               "  secret\n");
-        return true;
-    }
-    if (qdict_haskey(args, "help") || qdict_haskey(args, "?")) {
-        printf("secret options:\n"
-               "  data=<string>\n"
-               "  file=<string>\n"
-               "  format=<QCryptoSecretFormat>\n"
-               "  iv=<string>\n"
-               "  keyid=<string>\n");
-        return true;
-    }
-    return false;
-}
-
-static bool object_add(QDict *args, Error **errp)
-{
-    static const char *const known[] = {
-        "qom-type", "id", "data", "file", "format", "keyid", "iv",
-    };
-    const char *type = qdict_get_try_str(args, "qom-type");
-    const char *id = qdict_get_try_str(args, "id");
-    const char *format = qdict_get_try_str(args, "format");
-    const char *data = qdict_get_try_str(args, "data");
-    const char *file = qdict_get_try_str(args, "file");
-    const QDictEntry *e;
-    IoSecret *s;
-    size_t i;
-
-    if (!type) {
-        error_setg(errp, "Parameter 'qom-type' is missing");
-        return false;
-    }
-    if (strcmp(type, "secret")) {
-        error_setg(errp, "Parameter 'qom-type' does not accept value '%s'",
-                   type);
-        return false;
-    }
-    if (!id) {
-        error_setg(errp, "Parameter 'id' is missing");
-        return false;
-    }
-    if (!id_wellformed(id)) {
-        error_setg(errp, "Parameter 'id' expects an identifier");
-        return false;
-    }
-    for (e = qdict_first(args); e; e = qdict_next(args, e)) {
-        for (i = 0; i < ARRAY_SIZE(known); i++) {
-            if (!strcmp(qdict_entry_key(e), known[i])) {
-                break;
-            }
-        }
-        if (i == ARRAY_SIZE(known)) {
-            error_setg(errp, "Parameter '%s' is unexpected",
-                       qdict_entry_key(e));
-            return false;
-        }
-    }
-    if (format && strcmp(format, "raw") && strcmp(format, "base64")) {
-        error_setg(errp, "Parameter 'format' does not accept value '%s'",
-                   format);
-        return false;
-    }
-    for (s = secrets; s; s = s->next) {
-        if (!strcmp(s->id, id)) {
-            error_setg(errp, "attempt to add duplicate property '%s' to "
-                       "object (type 'container')", id);
-            return false;
-        }
-    }
-    if (data && file) {
-        error_setg(errp, "'file' and 'data' are mutually exclusive");
-        return false;
-    }
-    if (!data && !file) {
-        error_setg(errp, "Either 'file' or 'data' must be provided");
-        return false;
-    }
-    if (file && access(file, R_OK) < 0) {
-        error_setg(errp, "Unable to read %s: Failed to open file "
-                   "\xe2\x80\x9c%s\xe2\x80\x9d: %s", file, file,
-                   strerror(errno));
-        return false;
-    }
-    s = xzalloc(sizeof(*s));
-    s->id = xstrdup(id);
-    s->next = secrets;
-    secrets = s;
-    return true;
-}
-
 void qemuio_object_add(const char *optarg)
 {
     Error *err = NULL;
-    QDict *args;
+    const char *help;
 
-    args = keyval_parse_flat(optarg, "qom-type", &err);
-    if (!args) {
+    if (!secret_object_add(optarg, &help, &err)) {
         error_report_err(err);
         exit(EXIT_FAILURE);
     }
-    if (object_help(args)) {
-        qobject_unref(QOBJECT(args));
+    if (help) {
+        fputs(help, stdout);
         exit(EXIT_SUCCESS);
     }
-    if (!object_add(args, &err)) {
-        qobject_unref(QOBJECT(args));
-        error_report_err(err);
-        exit(EXIT_FAILURE);
-    }
-    qobject_unref(QOBJECT(args));
 }

@@ -78,6 +78,18 @@ qio --object secret,id=s0 -f raw -c length t.raw
 qio --object id=s0 -f raw -c length t.raw
 qio --object secret,id=s0,data=a --object secret,id=s0,data=b \
     -f raw -c length t.raw
+# The same store and checks as qemu-img's (util/secret.c).
+printf 'YW\0Jj' > nul.b64
+qio --object secret,id=s0,data=x,help -c quit
+qio --object secret,? -c quit
+qio --object secret,id=0bad,data=x -c quit
+qio --object secret,id=s0,data=x,a.b=1 -c quit
+qio --object secret,id=s0,data=x,loaded=on -c quit
+qio --object secret,id=s0,data=x,help=1 -c quit
+qio --object secret,id=s0,data=x,keyid=k -c quit
+qio --object secret,id=s0,file=/ -c quit
+qio --object secret,id=s0,file=nul.b64,format=base64 -c quit
+qio --object secret,id=s0,data=!,format=base64 -c quit
 
 echo "== the image itself"
 _md5 t.raw
