@@ -14,6 +14,8 @@
 #include "util/option.h"
 #include "util/qobject.h"
 #include "util/secret.h"
+#include "util/strbuf.h"
+#include "util/open-notes.h"
 #include "block/block.h"
 #include "qemu-img.h"
 
@@ -133,16 +135,24 @@ const char *img_one_filename(int argc, char **argv)
 
 /* ---- opening images ------------------------------------------------------ */
 
-/* The reference's warning for a probed raw image opened for writing. */
+void img_print_open_notes(BlockOpenNotes *notes)
+{
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(),
+                      strbuf_str(&notes->warnings), notes->probed_raw);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+    block_open_notes_release(notes);
+}
+
 void img_warn_probed_raw(const char *filename)
 {
-    fprintf(stderr,
-            "WARNING: Image format was not specified for '%s' and probing "
-            "guessed raw.\n"
-            "         Automatically detecting the format is dangerous for "
-            "raw images, write operations on block 0 will be restricted.\n"
-            "         Specify the 'raw' format explicitly to remove the "
-            "restrictions.\n", filename);
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(), NULL, filename);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
 }
 
 /* "--image-opts" strings: any key; a leading bare value names the file. */
@@ -157,6 +167,7 @@ static QemuOptsList img_source_opts = {
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        int flags, bool writethrough, bool force_share)
 {
+    BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
     BlockBackend *blk;
     QDict *options;
@@ -194,20 +205,20 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                 return NULL;
             }
         }
-        blk = blk_new_open(NULL, NULL, options, flags, &err);
+        blk = blk_new_open_ext(NULL, NULL, options, flags, &notes, &err);
     } else {
         options = qdict_new();
         if (fmt) {
             qdict_put_str(options, "driver", fmt);
         }
-        blk = blk_new_open(filename, NULL, options, flags, &err);
+        blk = blk_new_open_ext(filename, NULL, options, flags, &notes,
+                               &err);
     }
+    /* The reference prints these as it opens: before any open error. */
+    img_print_open_notes(&notes);
     if (!blk) {
         error_reportf_err(err, "Could not open '%s': ", filename);
         return NULL;
-    }
-    if ((flags & BDRV_O_RDWR) && bdrv_is_probed_raw(blk_bs(blk))) {
-        img_warn_probed_raw(filename);
     }
     blk_set_enable_write_cache(blk, !writethrough);
     return blk;

@@ -17,6 +17,7 @@
 #include "util/qobject.h"
 #include "util/secret.h"
 #include "util/strbuf.h"
+#include "util/open-notes.h"
 #include "block/block.h"
 #include "qemu-io.h"
 
@@ -44,16 +45,20 @@ static void forget_open_params(void)
     memset(&cur, 0, sizeof(cur));
 }
 
-/* The reference's warning for a probed raw image opened for writing. */
-static void warn_probed_raw(const char *filename)
+/*
+ * Prints what an open noted to stderr (deprecations, then the probed-raw
+ * warning), as the reference does before any open error, and releases
+ * the notes.
+ */
+static void print_open_notes(BlockOpenNotes *notes)
 {
-    fprintf(stderr,
-            "WARNING: Image format was not specified for '%s' and probing "
-            "guessed raw.\n"
-            "         Automatically detecting the format is dangerous for "
-            "raw images, write operations on block 0 will be restricted.\n"
-            "         Specify the 'raw' format explicitly to remove the "
-            "restrictions.\n", filename);
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(),
+                      strbuf_str(&notes->warnings), notes->probed_raw);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+    block_open_notes_release(notes);
 }
 
 /* True if opts say nothing that a plain file name would lose. */
@@ -75,10 +80,11 @@ static bool opts_name_only(QDict *opts)
 /*
  * Opens a temporary qcow2 overlay on top of the image described by name
  * and opts, as -s asks. Returns the overlay's backend or NULL with errp
- * set.
+ * set. Only the image's own open adds to *notes: the overlay opens it a
+ * second time as its backing file, which the reference does not.
  */
 static BlockBackend *open_snapshot(const char *name, QDict *opts, int flags,
-                                   Error **errp)
+                                   BlockOpenNotes *notes, Error **errp)
 {
     BdrvImgCreateParams params = { 0 };
     BlockBackend *base, *blk = NULL;
@@ -89,8 +95,9 @@ static BlockBackend *open_snapshot(const char *name, QDict *opts, int flags,
     int fd;
 
     /* Learn the format and size of the image without writing to it. */
-    base = blk_new_open(name, NULL, opts ? qdict_clone_shallow(opts) : NULL,
-                        flags & ~BDRV_O_RDWR, errp);
+    base = blk_new_open_ext(name, NULL,
+                            opts ? qdict_clone_shallow(opts) : NULL,
+                            flags & ~BDRV_O_RDWR, notes, errp);
     if (!base) {
         return NULL;
     }
@@ -153,6 +160,7 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
                       bool writethrough, bool force_share, bool snapshot,
                       bool image_opts)
 {
+    BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
     BlockBackend *blk;
     QDict *saved;
@@ -188,11 +196,13 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
 
     saved = qdict_clone_shallow(opts);
     if (snapshot) {
-        blk = open_snapshot(name, opts, flags, &err);
+        blk = open_snapshot(name, opts, flags, &notes, &err);
         qobject_unref(QOBJECT(opts));
     } else {
-        blk = blk_new_open(name, NULL, opts, flags, &err);
+        blk = blk_new_open_ext(name, NULL, opts, flags, &notes, &err);
     }
+    /* The reference prints these as it opens: before any open error. */
+    print_open_notes(&notes);
     /*
      * qemu-io's user of the image asks for write access unless -r: a node
      * that options made read-only (read-only=on) cannot grant it.
@@ -207,10 +217,6 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
                           name ? name : "");
         qobject_unref(QOBJECT(saved));
         return -EINVAL;
-    }
-    if ((flags & BDRV_O_RDWR) && !snapshot &&
-        bdrv_is_probed_raw(blk_bs(blk))) {
-        warn_probed_raw(name ? name : bdrv_get_filename(blk_bs(blk)));
     }
     blk_set_enable_write_cache(blk, !writethrough);
     qemuio_blk = blk;
