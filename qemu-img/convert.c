@@ -300,14 +300,20 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
     }
     if (s->compressed && s->cluster_size) {
         /*
-         * Compressed clusters are written whole: a run shorter than a
-         * cluster is copied as part of one, longer ones stop at a cluster
-         * boundary.
+         * Compressed clusters are written whole, as the reference writes
+         * them: chunks start on a target cluster boundary (each one ends
+         * on one, or at the end of the image). A run of one status that
+         * covers whole clusters keeps its status, cut down to them; a
+         * shorter one, or one that a source ends within, is copied as
+         * part of a whole cluster of data, which may span the following
+         * sources. Only the image's last cluster may be partial.
          */
-        int64_t left = s->src_cur_start + s->src_len[s->src_cur] - s->next;
+        int64_t src_left = s->src_cur_start + s->src_len[s->src_cur] -
+                           s->next;
 
+        n = MIN(n, src_left);
         if (n < s->cluster_size) {
-            n = MIN(s->cluster_size, left);
+            n = MIN(s->cluster_size, s->total - s->next);
             *status = CONVERT_DATA;
         } else {
             n = ROUND_DOWN(n, s->cluster_size);
@@ -322,7 +328,7 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
 
 /* ---- reading and writing ------------------------------------------------- */
 
-static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+static int coroutine_fn convert_co_read_one(ConvertState *s, int src_idx,
                                         int64_t src_off, int64_t offset,
                                         int64_t bytes, uint8_t *buf)
 {
@@ -352,6 +358,39 @@ static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
                         (uint64_t)(src_off + done), strerror(-ret));
             memset(buf + done, 0, len);
         }
+    }
+    return 0;
+}
+
+/*
+ * Reads [offset, offset+bytes) of the concatenated sources into buf, from
+ * src_off in source src_idx on: a compressed cluster may span sources.
+ */
+static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+                                        int64_t src_off, int64_t offset,
+                                        int64_t bytes, uint8_t *buf)
+{
+    int ret;
+
+    while (bytes > 0) {
+        int64_t len;
+
+        if (src_idx >= s->src_num) {
+            /* Never past the end: chunks stop at the total length */
+            return -EIO;
+        }
+        len = MIN(bytes, s->src_len[src_idx] - src_off);
+        if (len > 0) {
+            ret = convert_co_read_one(s, src_idx, src_off, offset, len, buf);
+            if (ret < 0) {
+                return ret;
+            }
+            buf += len;
+            offset += len;
+            bytes -= len;
+        }
+        src_idx++;
+        src_off = 0;
     }
     return 0;
 }
