@@ -524,8 +524,11 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
     convert_co_throttle(s, bytes);
 
     if (s->compressed) {
-        /* Whole clusters: skip the zero ones, compress the others */
-        if (buffer_is_zero(buf, bytes)) {
+        /*
+         * Whole clusters: skip the zero ones, compress the others; -S 0
+         * compresses zero clusters too, as the reference does.
+         */
+        if (s->min_sparse && buffer_is_zero(buf, bytes)) {
             return convert_co_zero(s, offset, bytes);
         }
         qemu_iovec_init_buf(&qiov, buf, bytes);
@@ -791,6 +794,26 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
     if (compress && !bdrv_supports_compressed_writes(drv)) {
         error_report("Compression not supported for this file format");
         goto out;
+    }
+    if (compress) {
+        /*
+         * Compressed clusters cannot be encrypted or preallocated: refuse
+         * before creating, as the reference does (any encrypt.format,
+         * even empty; any preallocation but "off", even a bad one).
+         */
+        const char *prealloc = qemu_opt_get(opts, "preallocation");
+
+        if (qemu_opt_get(opts, "encrypt.format") ||
+            qemu_opt_get_bool(opts, "encryption", false)) {
+            error_report("Compression and encryption not supported at the "
+                         "same time");
+            goto out;
+        }
+        if (prealloc && strcmp(prealloc, "off")) {
+            error_report("Compression and preallocation not supported at "
+                         "the same time");
+            goto out;
+        }
     }
     /* The target's support is checked once it is open, as the reference. */
     if (bitmaps && !bdrv_supports_persistent_dirty_bitmap(src_bs)) {
@@ -1118,9 +1141,11 @@ int img_convert(int argc, char **argv)
             goto out;
         }
         s.cluster_size = bdi.cluster_size;
-        /* Compression writes whole clusters, one per request */
+        /*
+         * Compression writes whole clusters, one per request; -W still
+         * lets them land out of order, as in the reference.
+         */
         s.buf_size = s.cluster_size;
-        wr_in_order = true;
     } else {
         s.buf_size = CONVERT_BUF_SIZE;
     }
