@@ -1021,14 +1021,6 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
-    flags = BDRV_O_RDWR;
-    if (!bdrv_parse_cache_mode(cache, &flags)) {
-        error_report("Invalid cache option: %s", cache);
-        goto out;
-    }
-    /* Zero writes to the target may punch holes, as the reference's do */
-    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
-
     s.src_num = argc - optind - 1;
     out_filename = argv[argc - 1];
     s.src = xnew(BlockBackend *, s.src_num);
@@ -1081,6 +1073,18 @@ int img_convert(int argc, char **argv)
         error_report("Source lacks bitmap support");
         goto out;
     }
+
+    /*
+     * -t is checked only now, once the target exists, as the reference
+     * does (a bad cache mode leaves the new target behind).
+     */
+    flags = BDRV_O_RDWR;
+    if (!bdrv_parse_cache_mode(cache, &flags)) {
+        error_report("Invalid cache option: %s", cache);
+        goto out;
+    }
+    /* Zero writes to the target may punch holes, as the reference's do */
+    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
 
     /*
      * The target opens with its backing chain, as the reference's does: a
