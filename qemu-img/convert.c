@@ -856,7 +856,7 @@ int img_convert(int argc, char **argv)
     ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
     bool tgt_image_opts = false, compress = false;
-    bool skip_create = false, progress = false;
+    bool skip_create = false, progress = false, progress_started = false;
     bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
     bool wr_in_order = true;
@@ -1007,18 +1007,23 @@ int img_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    if (common.image_opts && common.fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-    if (tgt_image_opts && out_fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-
     src_flags = 0;
     if (!bdrv_parse_cache_mode(src_cache, &src_flags)) {
         error_report("Invalid source cache option: %s", src_cache);
+        goto out;
+    }
+
+    /*
+     * The progress bar starts here, as the reference's does: every later
+     * failure leaves its "(0.00/100%)" line behind (ended at out:).
+     */
+    s.progress = progress && !common.quiet;
+    qemu_progress_init(s.progress, 1.0f);
+    qemu_progress_print(0, 100);
+    progress_started = true;
+
+    if (common.image_opts && common.fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
     s.src_num = argc - optind - 1;
@@ -1053,15 +1058,13 @@ int img_convert(int argc, char **argv)
         }
     }
 
-    if (out_fmt) {
+    if (!skip_create) {
+        /* With -n, an unknown -O fails when the target opens. */
         drv = bdrv_find_format(out_fmt);
         if (!drv) {
             error_report("Unknown file format '%s'", out_fmt);
             goto out;
         }
-    }
-
-    if (!skip_create) {
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
                                   bitmaps, blk_bs(s.src[0]),
@@ -1085,6 +1088,10 @@ int img_convert(int argc, char **argv)
     }
     /* Zero writes to the target may punch holes, as the reference's do */
     flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
+    if (tgt_image_opts && out_fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        goto out;
+    }
 
     /*
      * The target opens with its backing chain, as the reference's does: a
@@ -1171,17 +1178,16 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
-    s.progress = progress && !common.quiet;
 
-    qemu_progress_init(s.progress, 1.0f);
-    qemu_progress_print(0, 100);
     ret = convert_do_copy(&s) < 0 ? 1 : 0;
     if (ret == 0) {
         qemu_progress_print(100, 0);
     }
-    qemu_progress_end();
 
 out:
+    if (progress_started) {
+        qemu_progress_end();
+    }
     if (s.target) {
         blk_unref(s.target);
     }
