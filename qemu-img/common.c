@@ -155,15 +155,6 @@ void img_warn_probed_raw(const char *filename)
     strbuf_release(&sb);
 }
 
-/* "--image-opts" strings: any key; a leading bare value names the file. */
-static QemuOptsList img_source_opts = {
-    .name = "source",
-    .implied_opt_name = "file",
-    .desc = (const QemuOptDesc[]) {
-        { NULL }
-    },
-};
-
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        int flags, bool writethrough, bool force_share)
 {
@@ -180,20 +171,16 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
     }
 
     if (image_opts) {
-        QemuOpts *opts;
-
         if (fmt) {
             error_report("--image-opts and --format are mutually exclusive");
             return NULL;
         }
-        opts = qemu_opts_create(&img_source_opts);
-        if (!qemu_opts_do_parse(opts, filename, "file", &err)) {
-            qemu_opts_del(opts);
+        /* Leniently, warning of bare "key" flags, as the reference. */
+        options = qemu_opts_parse_flat(filename, "file", &err);
+        if (!options) {
             error_report_err(err);
             return NULL;
         }
-        options = qemu_opts_to_qdict(opts, NULL);
-        qemu_opts_del(opts);
         if (force_share) {
             const char *fs = qdict_get_try_str(options, "force-share");
             bool val = true;
@@ -369,8 +356,17 @@ bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap)
     snap->given = true;
     if (strstart(param, "snapshot.", NULL)) {
         QemuOpts *opts = qemu_opts_create(&internal_snapshot_opts);
+        QDict *flags = qemu_opts_parse_flat(param, NULL, NULL);
         Error *err = NULL;
         const char *v;
+
+        /*
+         * Parsed flat only for its warnings on bare "key" flags, which
+         * the reference prints before any error.
+         */
+        if (flags) {
+            qobject_unref(QOBJECT(flags));
+        }
 
         if (!qemu_opts_do_parse(opts, param, NULL, &err)) {
             qemu_opts_del(opts);

@@ -34,6 +34,7 @@ static struct {
     bool force_share;
     bool snapshot;
     bool image_opts;
+    bool cor;
 } cur;
 
 static void forget_open_params(void)
@@ -156,9 +157,13 @@ out:
     return blk;
 }
 
-int qemuio_open_image(const char *name, QDict *opts, int flags,
+/*
+ * qemuio_open_image; print_notes is false for 'reopen', which the
+ * reference does without warning again.
+ */
+static int open_image(const char *name, QDict *opts, int flags,
                       bool writethrough, bool force_share, bool snapshot,
-                      bool image_opts)
+                      bool image_opts, bool cor, bool print_notes)
 {
     BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
@@ -202,7 +207,20 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
         blk = blk_new_open_ext(name, NULL, opts, flags, &notes, &err);
     }
     /* The reference prints these as it opens: before any open error. */
-    print_open_notes(&notes);
+    if (print_notes) {
+        print_open_notes(&notes);
+    } else {
+        block_open_notes_release(&notes);
+    }
+    /*
+     * There is no copy-on-read in the block layer: without a backing file
+     * it would copy nothing, so only images with one must refuse it.
+     */
+    if (blk && cor && bdrv_backing_node(blk_bs(blk))) {
+        error_setg(&err, "copy-on-read is not supported");
+        blk_unref(blk);
+        blk = NULL;
+    }
     /*
      * qemu-io's user of the image asks for write access unless -r: a node
      * that options made read-only (read-only=on) cannot grant it.
@@ -229,7 +247,16 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
     cur.force_share = force_share;
     cur.snapshot = snapshot;
     cur.image_opts = image_opts;
+    cur.cor = cor;
     return 0;
+}
+
+int qemuio_open_image(const char *name, QDict *opts, int flags,
+                      bool writethrough, bool force_share, bool snapshot,
+                      bool image_opts, bool cor)
+{
+    return open_image(name, opts, flags, writethrough, force_share,
+                      snapshot, image_opts, cor, true);
 }
 
 void qemuio_close_image(void)
@@ -381,16 +408,13 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
         goto out;
     }
 
-    if (cor) {
-        error_report("can't open%s%s: %s", name ? " device " : "",
-                     name ? name : "",
-                     (flags & BDRV_O_RDWR) ?
-                     "copy-on-read is not supported" :
-                     "Can't use copy-on-read on read-only device");
+    if (cor && !(flags & BDRV_O_RDWR)) {
+        error_report("can't open%s%s: Can't use copy-on-read on read-only "
+                     "device", name ? " device " : "", name ? name : "");
         goto out;
     }
     ret = qemuio_open_image(name, opts, flags, writethrough, force_share,
-                            snapshot, qemuio_image_opts);
+                            snapshot, qemuio_image_opts, cor);
     opts = NULL;
 
 out:
@@ -453,7 +477,7 @@ static int reopen_image(int flags, bool writethrough)
     QDict *old_opts;
     int old_flags = cur.flags;
     bool old_wt = cur.writethrough, fs = cur.force_share;
-    bool image_opts = cur.image_opts;
+    bool image_opts = cur.image_opts, cor = cur.cor;
     int ret;
 
     /* Taken from the flags again on the way in. */
@@ -462,11 +486,11 @@ static int reopen_image(int flags, bool writethrough)
     old_opts = qdict_clone_shallow(opts);
 
     qemuio_close_image();
-    ret = qemuio_open_image(name, opts, flags, writethrough, fs, false,
-                            image_opts);
+    ret = open_image(name, opts, flags, writethrough, fs, false, image_opts,
+                     cor, false);
     if (ret < 0) {
-        qemuio_open_image(name, old_opts, old_flags, old_wt, fs, false,
-                          image_opts);
+        open_image(name, old_opts, old_flags, old_wt, fs, false, image_opts,
+                   cor, false);
     } else {
         qobject_unref(QOBJECT(old_opts));
     }
