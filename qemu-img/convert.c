@@ -88,6 +88,14 @@ typedef struct ConvertState {
     /* In-order writing. */
     int64_t wr_offs;
     CoQueue wr_queue;
+    /*
+     * The first chunk (in image order) whose writes failed, -1: none. Two
+     * chunks' writes may be in flight at once and the later one may fail
+     * first (full disk): the reference writes one at a time, so it names
+     * the earlier one.
+     */
+    int64_t wr_err_offset;
+    int wr_err;
 
     /* Progress: only counted chunks (read ones) advance it. */
     bool progress;
@@ -632,8 +640,11 @@ static void coroutine_fn convert_co_worker(void *opaque)
             ret = ret2;
         }
         if (ret < 0) {
-            error_report("error while writing at byte %lld: %s",
-                         (long long)offset, strerror(-ret));
+            if (s->wr_err_offset < 0 ||
+                (s->wr_in_order && offset < s->wr_err_offset)) {
+                s->wr_err_offset = offset;
+                s->wr_err = ret;
+            }
             convert_fail(s, ret);
             break;
         }
@@ -686,6 +697,7 @@ static int convert_do_copy(ConvertState *s)
     qemu_co_mutex_init(&s->lock);
     qemu_co_queue_init(&s->wr_queue);
     s->ret = -EINPROGRESS;
+    s->wr_err_offset = -1;
 
     if (s->progress) {
         ConvertCountCo c = { .s = s };
@@ -706,6 +718,11 @@ static int convert_do_copy(ConvertState *s)
     }
     while (s->running > 0) {
         aio_poll(ctx, true);
+    }
+    if (s->wr_err_offset >= 0) {
+        error_report("error while writing at byte %lld: %s",
+                     (long long)s->wr_err_offset, strerror(-s->wr_err));
+        s->ret = s->wr_err;
     }
     if (s->ret == -EINPROGRESS) {
         s->ret = 0;
@@ -1012,6 +1029,8 @@ int img_convert(int argc, char **argv)
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
+    /* Nobody may write a source while we copy it (as the reference) */
+    src_flags |= BDRV_O_NO_SHARE;
 
     /*
      * The progress bar starts here, as the reference's does: every later
