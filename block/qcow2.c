@@ -2685,6 +2685,7 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
 {
     Qcow2CreateParams p;
     QemuOpts *file_opts;
+    char *data_path = NULL;
     const char *v;
     uint64_t refcount_bits;
     int ret;
@@ -2832,13 +2833,12 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         return ret;
     }
     if (p.data_file) {
-        char *path = path_combine(filename, p.data_file);
-
-        ret = bdrv_co_create_file(path, file_opts, errp);
-        free(path);
+        data_path = path_combine(filename, p.data_file);
+        ret = bdrv_co_create_file(data_path, file_opts, errp);
         if (ret < 0) {
-            qemu_opts_del(file_opts);
-            return ret;
+            free(data_path);
+            data_path = NULL;
+            goto out;
         }
         if (p.data_file_raw && p.prealloc == PREALLOC_MODE_OFF) {
             /* The raw data file must map every guest cluster. */
@@ -2846,8 +2846,19 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         }
     }
 
+    ret = qcow2_co_create(filename, &p, errp);
+
+out:
+    /* A half-made image is worse than none: remove what was created. */
+    if (ret < 0) {
+        bdrv_co_delete_file(filename, NULL);
+        if (data_path) {
+            bdrv_co_delete_file(data_path, NULL);
+        }
+    }
+    free(data_path);
     qemu_opts_del(file_opts);
-    return qcow2_co_create(filename, &p, errp);
+    return ret;
 }
 
 /* ---- amend -------------------------------------------------------------- */
