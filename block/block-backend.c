@@ -28,8 +28,16 @@ static void blk_perm_for_flags(int flags, uint64_t *perm, uint64_t *shared)
     if (flags & BDRV_O_RESIZE) {
         *perm |= BLK_PERM_RESIZE;
     }
-    /* qemu-img and qemu-io share everything with other users. */
-    *shared = BLK_PERM_ALL;
+    /*
+     * qemu-img and qemu-io share everything with other users, except
+     * where the command asks for a stable image (BDRV_O_NO_SHARE: others
+     * may read it and rewrite what it holds, not change it).
+     */
+    if ((flags & BDRV_O_NO_SHARE) && !(flags & BDRV_O_FORCE_SHARE)) {
+        *shared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+    } else {
+        *shared = BLK_PERM_ALL;
+    }
 }
 
 /*
@@ -125,7 +133,8 @@ BlockBackend *blk_new_open(const char *filename, const char *fmt,
      * read-only"), as in the reference.
      */
     blk_perm_for_flags(bs->open_flags |
-                       (flags & (BDRV_O_NO_IO | BDRV_O_RDWR | BDRV_O_RESIZE)),
+                       (flags & (BDRV_O_NO_IO | BDRV_O_RDWR | BDRV_O_RESIZE |
+                                 BDRV_O_NO_SHARE)),
                        &perm, &shared);
     blk = blk_attach(bs, perm, shared, errp);
     if (blk) {

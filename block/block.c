@@ -417,22 +417,31 @@ void bdrv_default_child_perm(BlockDriverState *bs, BdrvChildRole role,
                              uint64_t parent_perm, uint64_t parent_shared,
                              uint64_t *nperm, uint64_t *nshared)
 {
+    /*
+     * What the node's users refuse to share, its children refuse too: a
+     * user that wants a stable image (convert's sources) wants the whole
+     * chain stable, as the reference does.
+     */
+    uint64_t shared = bs->force_share ? BLK_PERM_ALL
+                                      : parent_shared & BLK_PERM_ALL;
+
     if (role == BDRV_CHILD_BACKING) {
         *nperm = BLK_PERM_CONSISTENT_READ;
         if (!bs->read_only && (bs->open_flags & BDRV_O_RDWR_BACKING)) {
             *nperm |= BLK_PERM_WRITE;
         }
-        *nshared = BLK_PERM_ALL;
+        *nshared = shared;
         return;
     }
-    *nperm = BLK_PERM_CONSISTENT_READ;
+    /* 'info' reads no data (BDRV_O_NO_IO), only the format's metadata. */
+    *nperm = (bs->open_flags & BDRV_O_NO_IO) ? 0 : BLK_PERM_CONSISTENT_READ;
     if (!bs->read_only) {
         *nperm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
     }
     if (bs->force_share) {
         *nshared = BLK_PERM_ALL;
     } else {
-        *nshared = BLK_PERM_ALL & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        *nshared = shared & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
     }
 }
 
@@ -681,6 +690,13 @@ static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
     ret = bdrv_refresh_perms(top, errp);
     if (ret >= 0) {
         reopen_bitmaps_set_readonly(set, false);
+        for (i = 0; i < set->n; i++) {
+            BlockDriverState *bs = set->nodes[i].bs;
+
+            if (bs->drv && bs->drv->bdrv_reopen_commit_post) {
+                bs->drv->bdrv_reopen_commit_post(bs);
+            }
+        }
     } else {
         reopen_reverse(set);
         reopen_set_mode(set);
@@ -2007,4 +2023,9 @@ int bdrv_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
                "temporarily loading internal snapshots",
                bs->drv->format_name);
     return -ENOTSUP;
+}
+
+bool bdrv_supports_compressed_writes(BlockDriver *drv)
+{
+    return drv && drv->bdrv_co_pwritev_compressed;
 }

@@ -102,6 +102,22 @@ out:
     return ret;
 }
 
+int coroutine_fn bdrv_co_delete_file(const char *filename, Error **errp)
+{
+    const BlockDriver *drv;
+
+    drv = bdrv_find_protocol(filename, true, errp);
+    if (!drv) {
+        return -ENOENT;
+    }
+    if (!drv->bdrv_co_delete_file) {
+        error_setg(errp, "Driver '%s' does not support image deletion",
+                   drv->format_name);
+        return -ENOTSUP;
+    }
+    return drv->bdrv_co_delete_file(drv, filename, errp);
+}
+
 typedef struct CreateFileCo {
     const char *filename;
     QemuOpts *opts;
@@ -177,7 +193,6 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
                     Error **errp)
 {
     BlockDriver *drv;
-    BlockDriver *proto_drv;
     QemuOptsList *create_opts = NULL;
     QemuOpts *opts = NULL;
     const char *filename = params->filename;
@@ -194,25 +209,9 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
         error_setg(errp, "Unknown file format '%s'", params->fmt);
         return -EINVAL;
     }
-    proto_drv = bdrv_find_protocol(filename, true, errp);
-    if (!proto_drv) {
+    create_opts = bdrv_create_opts_merged(drv, filename, errp);
+    if (!create_opts) {
         return -EINVAL;
-    }
-    if (!drv->create_opts) {
-        error_setg(errp, "Format driver '%s' does not support image creation",
-                   drv->format_name);
-        return -ENOTSUP;
-    }
-    if (!proto_drv->create_opts) {
-        error_setg(errp, "Protocol driver '%s' does not support image "
-                   "creation", proto_drv->format_name);
-        return -ENOTSUP;
-    }
-
-    create_opts = qemu_opts_append(NULL, drv->create_opts);
-    if (proto_drv != drv) {
-        /* Consumes the first list (see option.h). */
-        create_opts = qemu_opts_append(create_opts, proto_drv->create_opts);
     }
     opts = qemu_opts_create(create_opts);
 
@@ -328,4 +327,32 @@ out:
     }
     qemu_opts_free(create_opts);
     return ret < 0 ? ret : 0;
+}
+
+QemuOptsList *bdrv_create_opts_merged(BlockDriver *drv, const char *filename,
+                                      Error **errp)
+{
+    BlockDriver *proto_drv;
+    QemuOptsList *opts;
+
+    proto_drv = bdrv_find_protocol(filename, true, errp);
+    if (!proto_drv) {
+        return NULL;
+    }
+    if (!drv->create_opts) {
+        error_setg(errp, "Format driver '%s' does not support image creation",
+                   drv->format_name);
+        return NULL;
+    }
+    if (!proto_drv->create_opts) {
+        error_setg(errp, "Protocol driver '%s' does not support image "
+                   "creation", proto_drv->format_name);
+        return NULL;
+    }
+    opts = qemu_opts_append(NULL, drv->create_opts);
+    if (proto_drv != drv) {
+        /* Consumes the first list (see option.h). */
+        opts = qemu_opts_append(opts, proto_drv->create_opts);
+    }
+    return opts;
 }

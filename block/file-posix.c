@@ -840,7 +840,11 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
     if (ret != -ENOTSUP) {
         return ret;
     }
-    /* No ZERO_RANGE: a hole plus growing the file does the same. */
+    /*
+     * No ZERO_RANGE (tmpfs): a hole, then the range allocated again, as
+     * the reference does; zeroes written without MAY_UNMAP take space,
+     * and fail with -ENOSPC on a full disk.
+     */
     {
         int64_t len;
 
@@ -856,10 +860,13 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
                 return ret;
             }
         }
-        if (offset + bytes > len) {
+        ret = raw_co_fallocate(s, 0, offset, bytes);
+        if (ret == -ENOTSUP && offset + bytes > len) {
             RawPoolReq r = { .fd = s->fd, .offset = offset + bytes };
 
             ret = thread_pool_co_run(raw_pool_ftruncate, &r);
+        } else if (ret == -ENOTSUP) {
+            ret = 0;
         }
     }
     return ret;
@@ -1073,8 +1080,14 @@ static int coroutine_fn raw_co_regular_truncate(int fd, int64_t offset,
             r.len = offset - current;
             ret = thread_pool_co_run(raw_pool_write_zeroes, &r);
             if (ret < 0) {
+                /*
+                 * Give back what was written (a full disk stays usable) and
+                 * leave the file as long as it was, as the reference does.
+                 */
                 error_setg_errno(errp, -ret, "Could not write zeros for "
                                  "preallocation");
+                r.offset = current;
+                thread_pool_co_run(raw_pool_ftruncate, &r);
                 return ret;
             }
         }
@@ -1198,13 +1211,22 @@ static int coroutine_fn raw_co_create_opts(const BlockDriver *drv,
         error_setg_errno(errp, -ret, "Could not create '%s'", filename);
         return ret;
     }
-    /* Take the lock bytes a writer takes, and fail as an opener would. */
+    /*
+     * Nothing may change an existing file before we know that nobody who
+     * refuses to share writes or resizes has it open: take the lock bytes
+     * the reference's create takes (write and resize, with resize not
+     * shared), then look for conflicting ones, and only then truncate.
+     * The bytes stay ours until the descriptor closes, after the
+     * preallocation, so nobody can open the file to resize it meanwhile.
+     */
     if (raw_ofd_locks_work(fd)) {
         uint64_t perm = BLK_PERM_WRITE | BLK_PERM_RESIZE;
+        uint64_t unshared = BLK_PERM_RESIZE;
 
-        ret = raw_apply_lock_bytes(fd, 0, 0, perm, 0, &local_err);
+        ret = raw_apply_lock_bytes(fd, 0, 0, perm, unshared, &local_err);
         if (ret == 0) {
-            ret = raw_check_lock_bytes(fd, perm, 0, filename, &local_err);
+            ret = raw_check_lock_bytes(fd, perm, unshared, filename,
+                                       &local_err);
         }
         if (ret < 0) {
             error_propagate(errp, local_err);
@@ -1244,6 +1266,41 @@ out:
     if (fd >= 0 && close(fd) < 0 && ret == 0) {
         ret = -errno;
         error_setg_errno(errp, -ret, "Could not close the new file");
+    }
+    return ret;
+}
+
+static int raw_pool_unlink(void *opaque)
+{
+    const char *filename = opaque;
+
+    if (unlink(filename) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* Devices and directories are never removed, only what a create made. */
+static int coroutine_fn raw_co_delete_file(const BlockDriver *drv,
+                                           const char *filename,
+                                           Error **errp)
+{
+    struct stat st;
+    int ret;
+
+    filename = raw_strip_prefix(filename, "file");
+    if (lstat(filename, &st) < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not stat '%s'", filename);
+        return ret;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error_setg(errp, "'%s' is not a regular file", filename);
+        return -EPERM;
+    }
+    ret = thread_pool_co_run(raw_pool_unlink, (void *)filename);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not delete '%s'", filename);
     }
     return ret;
 }
@@ -1349,6 +1406,7 @@ const BlockDriver bdrv_file = {
     .bdrv_refresh_limits = raw_refresh_limits,
     .create_opts = &file_create_opts,
     .bdrv_co_create_opts = raw_co_create_opts,
+    .bdrv_co_delete_file = raw_co_delete_file,
 
     .bdrv_co_preadv = raw_co_preadv,
     .bdrv_co_pwritev = raw_co_pwritev,

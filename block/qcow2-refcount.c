@@ -919,6 +919,409 @@ int64_t coroutine_fn qcow2_get_last_cluster(BlockDriverState *bs, int64_t size)
     return -1;
 }
 
+/* ---- changing the refcount width (amend refcount_bits) ------------------- */
+
+/*
+ * The new refcount structures are built beside the old ones, which stay in
+ * charge (and take the new clusters' references) until the header switches
+ * over; then the old blocks and table are freed through the new ones. The
+ * new blocks and table are allocated by walking over every refcount until a
+ * walk allocates nothing (allocating changes refcounts behind the walk);
+ * one more walk fills and writes the blocks. This is the reference's
+ * procedure, hence its layout.
+ */
+typedef struct RefcountChange {
+    uint64_t *reftable;             /* the new table (CPU order) */
+    uint64_t reftable_size;         /* its entries */
+    uint8_t *refblock;              /* the new block being filled, or NULL */
+    bool refblock_dirty;            /* refblock holds nonzero entries */
+    int refcount_bits;
+    uint64_t refblock_size;         /* entries per new block */
+    void (*set_refcount)(void *block, uint64_t index, uint64_t value);
+    bool allocated;                 /* this walk allocated a block */
+} RefcountChange;
+
+typedef int coroutine_fn RefblockOp(BlockDriverState *bs, RefcountChange *rc,
+                                    uint64_t index, bool empty, Error **errp);
+
+/* Gives new block index (not empty) a cluster, growing the new table. */
+static int coroutine_fn alloc_new_refblock(BlockDriverState *bs,
+                                           RefcountChange *rc, uint64_t index,
+                                           bool empty, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t offset;
+
+    if (empty) {
+        return 0;
+    }
+    if (index >= rc->reftable_size) {
+        uint64_t size = ROUND_UP(index + 1, s->cluster_size / sizeof(uint64_t));
+        uint64_t *t;
+
+        if (size > QCOW_MAX_REFTABLE_SIZE / sizeof(uint64_t)) {
+            error_setg(errp, "This operation would make the refcount table "
+                       "grow beyond the maximum size supported by QEMU, "
+                       "aborting");
+            return -ENOTSUP;
+        }
+        t = realloc(rc->reftable, size * sizeof(uint64_t));
+        if (!t) {
+            error_setg(errp, "Failed to increase reftable buffer size");
+            return -ENOMEM;
+        }
+        memset(t + rc->reftable_size, 0,
+               (size - rc->reftable_size) * sizeof(uint64_t));
+        rc->reftable = t;
+        rc->reftable_size = size;
+    }
+    if (!rc->reftable[index]) {
+        offset = qcow2_alloc_clusters(bs, s->cluster_size);
+        if (offset < 0) {
+            error_setg_errno(errp, -offset, "Failed to allocate refblock");
+            return offset;
+        }
+        rc->reftable[index] = offset;
+        rc->allocated = true;
+    }
+    return 0;
+}
+
+/* Writes the filled new block index where the allocation walks put it. */
+static int coroutine_fn write_new_refblock(BlockDriverState *bs,
+                                           RefcountChange *rc, uint64_t index,
+                                           bool empty, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret;
+
+    if (index < rc->reftable_size && rc->reftable[index]) {
+        ret = bdrv_co_pwrite(bs->file, rc->reftable[index], s->cluster_size,
+                             rc->refblock, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to write refblock");
+            return ret;
+        }
+    } else if (!empty) {
+        /* Refcounts rose after the last allocation walk: never expected. */
+        error_setg(errp, "Refcounts changed while the refcount structures "
+                   "were rebuilt");
+        return -EIO;
+    }
+    return 0;
+}
+
+/*
+ * One walk over every refcount the current table covers, in new blocks of
+ * rc->refblock_size: op runs for each new block once it is complete (with
+ * whether all its refcounts are 0). With rc->refblock set the blocks are
+ * filled first. Progress: walk index of total.
+ */
+static int coroutine_fn walk_over_reftable(BlockDriverState *bs,
+                                           RefcountChange *rc, RefblockOp *op,
+                                           BlockDriverAmendStatusCB *status_cb,
+                                           void *cb_opaque, int index,
+                                           int total, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t rt_index, new_index = 0, pos = 0;
+    bool empty = true;
+    int ret;
+
+    /* The table may grow during the walk (allocations): size re-read. */
+    for (rt_index = 0; rt_index < s->refcount_table_size; rt_index++) {
+        uint64_t rb_offset = s->refcount_table[rt_index] & REFT_OFFSET_MASK;
+        uint64_t i = 0;
+        void *block = NULL;
+
+        if (status_cb) {
+            status_cb(bs, (uint64_t)index * s->refcount_table_size + rt_index,
+                      (uint64_t)total * s->refcount_table_size, cb_opaque);
+        }
+        if (rb_offset) {
+            if (offset_into_cluster(s, rb_offset)) {
+                qcow2_signal_corruption(bs, true, -1, -1, "Refblock offset "
+                                        "%#" PRIx64 " unaligned (reftable "
+                                        "index: %#" PRIx64 ")", rb_offset,
+                                        rt_index);
+                error_setg(errp, "Image is corrupt (unaligned refblock "
+                           "offset)");
+                return -EIO;
+            }
+            ret = qcow2_cache_get(bs, s->refcount_block_cache, rb_offset,
+                                  &block);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to retrieve refblock");
+                return ret;
+            }
+        }
+        while (i < (uint64_t)s->refcount_block_size) {
+            uint64_t n;
+
+            if (pos == rc->refblock_size) {
+                ret = op(bs, rc, new_index++, empty, errp);
+                if (ret < 0) {
+                    goto fail;
+                }
+                pos = 0;
+                empty = true;
+            }
+            if (pos == 0 && rc->refblock_dirty) {
+                memset(rc->refblock, 0, s->cluster_size);
+                rc->refblock_dirty = false;
+            }
+            n = MIN(s->refcount_block_size - i, rc->refblock_size - pos);
+            if (block) {
+                uint64_t k;
+
+                for (k = 0; k < n; k++) {
+                    uint64_t refcount = s->get_refcount(block, i + k);
+
+                    if (rc->refcount_bits < 64 &&
+                        refcount >> rc->refcount_bits) {
+                        uint64_t cluster = (rt_index <<
+                                            s->refcount_block_bits) + i + k;
+
+                        error_setg(errp, "Cannot decrease refcount entry "
+                                   "width to %i bits: Cluster at offset %#"
+                                   PRIx64 " has a refcount of %" PRIu64,
+                                   rc->refcount_bits,
+                                   cluster << s->cluster_bits, refcount);
+                        ret = -EINVAL;
+                        goto fail;
+                    }
+                    if (refcount) {
+                        empty = false;
+                        if (rc->refblock) {
+                            rc->set_refcount(rc->refblock, pos + k, refcount);
+                            rc->refblock_dirty = true;
+                        }
+                    }
+                }
+            }
+            /* No block: every refcount in it is 0. */
+            pos += n;
+            i += n;
+            if (!block && pos == rc->refblock_size &&
+                (s->refcount_block_size - i) / rc->refblock_size >= 2) {
+                /*
+                 * Whole new blocks of zeroes ahead: op does nothing for
+                 * them (an empty block allocates nothing) but write the
+                 * ones allocated earlier, so all but the last are skipped.
+                 */
+                uint64_t k = (s->refcount_block_size - i) /
+                             rc->refblock_size;
+                uint64_t j;
+
+                ret = op(bs, rc, new_index++, empty, errp);
+                if (ret < 0) {
+                    goto fail;
+                }
+                pos = 0;
+                empty = true;
+                for (j = new_index; j < new_index + k - 1; j++) {
+                    if (j < rc->reftable_size && rc->reftable[j]) {
+                        if (rc->refblock_dirty) {
+                            memset(rc->refblock, 0, s->cluster_size);
+                            rc->refblock_dirty = false;
+                        }
+                        ret = op(bs, rc, j, true, errp);
+                        if (ret < 0) {
+                            goto fail;
+                        }
+                    }
+                }
+                new_index += k - 1;
+                i += (k - 1) * rc->refblock_size;
+            }
+        }
+        if (block) {
+            qcow2_cache_put(s->refcount_block_cache, &block);
+        }
+        continue;
+fail:
+        if (block) {
+            qcow2_cache_put(s->refcount_block_cache, &block);
+        }
+        return ret;
+    }
+    if (pos > 0) {
+        /* The last new block, partly filled (the rest is zeroes). */
+        ret = op(bs, rc, new_index, empty, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (status_cb) {
+        status_cb(bs, (uint64_t)(index + 1) * s->refcount_table_size,
+                  (uint64_t)total * s->refcount_table_size, cb_opaque);
+    }
+    return 0;
+}
+
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
+                                             int refcount_order,
+                                             BlockDriverAmendStatusCB *cb,
+                                             void *cb_opaque, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    RefcountChange rc;
+    int64_t new_reftable_offset = 0;
+    uint64_t allocated_size = 0, i;
+    uint64_t *old_table = NULL, *be_table = NULL;
+    uint64_t old_table_offset = 0;
+    uint32_t old_table_size = 0;
+    int old_order;
+    int walk_index = 0;
+    int ret;
+
+    memset(&rc, 0, sizeof(rc));
+    rc.refcount_bits = 1 << refcount_order;
+    rc.refblock_size = (uint64_t)1 << (s->cluster_bits -
+                                       (refcount_order - 3));
+    rc.set_refcount = set_refcount_funcs[refcount_order];
+
+    /* Allocate until a walk finds every new block and the table in place. */
+    do {
+        int total = MAX(walk_index + 2, 3);
+
+        rc.allocated = false;
+        ret = walk_over_reftable(bs, &rc, alloc_new_refblock, cb, cb_opaque,
+                                 walk_index++, total, errp);
+        if (ret < 0) {
+            goto done;
+        }
+        if (rc.allocated) {
+            if (new_reftable_offset) {
+                qcow2_free_clusters(bs, new_reftable_offset,
+                                    allocated_size * sizeof(uint64_t),
+                                    QCOW2_DISCARD_NEVER);
+            }
+            new_reftable_offset = qcow2_alloc_clusters(bs, rc.reftable_size *
+                                                       sizeof(uint64_t));
+            if (new_reftable_offset < 0) {
+                ret = new_reftable_offset;
+                new_reftable_offset = 0;
+                error_setg_errno(errp, -ret, "Failed to allocate the new "
+                                 "reftable");
+                goto done;
+            }
+            allocated_size = rc.reftable_size;
+        }
+    } while (rc.allocated);
+
+    /* Fill and write the new blocks, then the new table. */
+    rc.refblock = qemu_try_blockalign(s->cluster_size);
+    if (!rc.refblock) {
+        error_setg(errp, "Failed to allocate refblock buffer");
+        ret = -ENOMEM;
+        goto done;
+    }
+    memset(rc.refblock, 0, s->cluster_size);
+    ret = walk_over_reftable(bs, &rc, write_new_refblock, cb, cb_opaque,
+                             walk_index, walk_index + 1, errp);
+    if (ret < 0) {
+        goto done;
+    }
+    be_table = qemu_try_blockalign(MAX(rc.reftable_size, 1) *
+                                   sizeof(uint64_t));
+    if (!be_table) {
+        error_setg(errp, "Failed to allocate the new reftable");
+        ret = -ENOMEM;
+        goto done;
+    }
+    for (i = 0; i < rc.reftable_size; i++) {
+        be_table[i] = cpu_to_be64(rc.reftable[i]);
+    }
+    ret = bdrv_co_pwrite(bs->file, new_reftable_offset,
+                         rc.reftable_size * sizeof(uint64_t), be_table, 0);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to write the new reftable");
+        goto done;
+    }
+    /* Everything the old structures know reaches the disk; then forget. */
+    ret = qcow2_cache_empty(bs, s->refcount_block_cache);
+    if (ret == 0) {
+        ret = bdrv_co_flush(bs->file->bs);
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Failed to flush the refblock cache");
+        goto done;
+    }
+
+    /* The switch: the header names the new table. */
+    old_order = s->refcount_order;
+    old_table_size = s->refcount_table_size;
+    old_table_offset = s->refcount_table_offset;
+    s->refcount_order = refcount_order;
+    s->refcount_table_size = rc.reftable_size;
+    s->refcount_table_offset = new_reftable_offset;
+    ret = qcow2_update_header(bs);
+    if (ret < 0) {
+        s->refcount_order = old_order;
+        s->refcount_table_size = old_table_size;
+        s->refcount_table_offset = old_table_offset;
+        error_setg_errno(errp, -ret, "Failed to update the qcow2 header");
+        goto done;
+    }
+
+    /* be_table becomes the in-memory table (aligned, as at open). */
+    for (i = 0; i < rc.reftable_size; i++) {
+        be_table[i] = rc.reftable[i];
+    }
+    old_table = s->refcount_table;
+    s->refcount_table = be_table;
+    be_table = NULL;
+    s->max_refcount_table_index = 0;
+    for (i = 0; i < rc.reftable_size; i++) {
+        if (s->refcount_table[i]) {
+            s->max_refcount_table_index = i;
+        }
+    }
+    s->refcount_bits = 1 << refcount_order;
+    s->refcount_max = UINT64_C(1) << (s->refcount_bits - 1);
+    s->refcount_max += s->refcount_max - 1;
+    s->refcount_block_bits = s->cluster_bits - (refcount_order - 3);
+    s->refcount_block_size = 1 << s->refcount_block_bits;
+    s->get_refcount = get_refcount_funcs[refcount_order];
+    s->set_refcount = set_refcount_funcs[refcount_order];
+
+    /* The old structures are free clusters now (counted by the new). */
+    for (i = 0; i < old_table_size; i++) {
+        uint64_t offset = old_table[i] & REFT_OFFSET_MASK;
+
+        if (offset) {
+            qcow2_free_clusters(bs, offset, s->cluster_size,
+                                QCOW2_DISCARD_OTHER);
+        }
+    }
+    qcow2_free_clusters(bs, old_table_offset,
+                        (uint64_t)old_table_size * sizeof(uint64_t),
+                        QCOW2_DISCARD_OTHER);
+    qemu_vfree(old_table);
+    new_reftable_offset = 0;
+    memset(rc.reftable, 0, rc.reftable_size * sizeof(uint64_t));
+    ret = 0;
+
+done:
+    /* On failure the new blocks and table go back (the old ones rule). */
+    for (i = 0; i < rc.reftable_size; i++) {
+        if (rc.reftable[i]) {
+            qcow2_free_clusters(bs, rc.reftable[i], s->cluster_size,
+                                QCOW2_DISCARD_OTHER);
+        }
+    }
+    if (new_reftable_offset > 0) {
+        qcow2_free_clusters(bs, new_reftable_offset,
+                            allocated_size * sizeof(uint64_t),
+                            QCOW2_DISCARD_OTHER);
+    }
+    free(rc.reftable);
+    qemu_vfree(rc.refblock);
+    qemu_vfree(be_table);
+    return ret;
+}
+
 /* ---- check and repair ---------------------------------------------------- */
 
 /*
@@ -1289,11 +1692,11 @@ static int check_bitmaps_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
     uint32_t n;
     int ret = 0;
 
-    if (!s->has_bitmaps_ext || !(s->autoclear_features &
-                                 QCOW2_AUTOCLEAR_BITMAPS)) {
+    if (!s->nb_bitmaps || !(s->autoclear_features &
+                            QCOW2_AUTOCLEAR_BITMAPS)) {
         return 0;
     }
-    if (s->bitmap_directory_size > QCOW_MAX_EXT_DATA * 16 ||
+    if (s->bitmap_directory_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE ||
         !s->bitmap_directory_size) {
         return 0;
     }

@@ -7,6 +7,7 @@
  */
 #include "config-host.h"
 
+#include "block/dirty-bitmap.h"
 #include "util/bswap.h"
 #include "util/cutils.h"
 #include "util/error.h"
@@ -549,17 +550,19 @@ static void coroutine_fn snapshot_create_entry(void *opaque)
         ret = l1_offset;
         goto out;
     }
+    /*
+     * The copy is the active table as it is now, COPIED flags included
+     * (meaningless in a snapshot, but the reference's bytes).
+     */
+    l1_be = xnew(uint64_t, MAX(s->l1_size, 1));
+    for (i = 0; i < s->l1_size; i++) {
+        l1_be[i] = cpu_to_be64(s->l1_table[i]);
+    }
     /* Everything the active table reaches gets one more user. */
     ret = update_tree_refcount(bs, s->l1_table, s->l1_size,
                                s->l1_table_offset, 1);
     if (ret < 0) {
         goto fail;
-    }
-
-    /* The copy, without COPIED flags now that everything is shared. */
-    l1_be = xnew(uint64_t, MAX(s->l1_size, 1));
-    for (i = 0; i < s->l1_size; i++) {
-        l1_be[i] = cpu_to_be64(s->l1_table[i]);
     }
     ret = qcow2_cache_flush(bs, s->refcount_block_cache);
     if (ret == 0) {
@@ -823,6 +826,11 @@ int qcow2_snapshot_goto(BlockDriverState *bs, const char *snapshot_id,
 {
     SnapshotCo c = { bs, NULL, snapshot_id, NULL, errp, 0, false };
 
+    /* The bitmaps would not match the data the snapshot brings back. */
+    if (bdrv_dirty_bitmap_first(bs)) {
+        error_setg(errp, "Device has active dirty bitmaps");
+        return -EBUSY;
+    }
     if (has_data_file(bs)) {
         error_setg(errp, "Can't use snapshots with an external data file");
         return -ENOTSUP;

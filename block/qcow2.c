@@ -32,6 +32,7 @@
  */
 #include "config-host.h"
 
+#include "block/dirty-bitmap.h"
 #include "util/bswap.h"
 #include "util/cutils.h"
 #include "util/strbuf.h"
@@ -215,17 +216,14 @@ static int read_header_extensions(BlockDriverState *bs, const uint8_t *cluster,
             s->crypto_header_offset = ldbe64(data);
             s->crypto_header_length = ldbe64(data + 8);
             break;
-        case QCOW2_EXT_MAGIC_BITMAPS:
-            if (len != 24) {
-                error_setg(errp, "bitmaps_ext: Invalid extension length");
-                return -EINVAL;
+        case QCOW2_EXT_MAGIC_BITMAPS: {
+            int ret = qcow2_read_bitmaps_ext(bs, data, len, errp);
+
+            if (ret < 0) {
+                return ret;
             }
-            s->has_bitmaps_ext = true;
-            memcpy(s->bitmaps_ext, data, 24);
-            s->nb_bitmaps = ldbe32(data);
-            s->bitmap_directory_size = ldbe64(data + 8);
-            s->bitmap_directory_offset = ldbe64(data + 16);
             break;
+        }
         case QCOW2_EXT_MAGIC_DATA_FILE:
             free(s->image_data_file);
             s->image_data_file = xstrndup((const char *)data, len);
@@ -363,9 +361,15 @@ int coroutine_fn qcow2_update_header(BlockDriverState *bs)
         }
         off += n;
     }
-    if (s->has_bitmaps_ext) {
+    if (s->nb_bitmaps > 0) {
+        uint8_t ext[24];
+
+        stbe32(ext, s->nb_bitmaps);
+        stbe32(ext + 4, 0);
+        stbe64(ext + 8, s->bitmap_directory_size);
+        stbe64(ext + 16, s->bitmap_directory_offset);
         n = header_ext_add(buf + off, buflen - off, QCOW2_EXT_MAGIC_BITMAPS,
-                           s->bitmaps_ext, sizeof(s->bitmaps_ext));
+                           ext, sizeof(ext));
         if (!n) {
             goto nospace;
         }
@@ -717,6 +721,16 @@ static void coroutine_fn qcow2_open_finish_entry(void *opaque)
             goto out;
         }
     }
+    if (!bs->read_only && !(f->flags & BDRV_O_NO_IO) &&
+        s->bitmaps_ext_ignored) {
+        /* The stale extension goes (its clusters are leaks now). */
+        ret = qcow2_update_header(bs);
+        if (ret < 0) {
+            error_setg_errno(f->errp, -ret, "Could not update qcow2 header");
+            goto out;
+        }
+    }
+    ret = qcow2_co_load_dirty_bitmaps(bs, f->errp);
 out:
     qemu_co_mutex_unlock(&s->lock);
     f->ret = ret;
@@ -828,7 +842,9 @@ static int qcow2_do_open(BlockDriverState *bs, QDict *options, int flags,
         goto fail;
     }
     free_unknown_header_extensions(s);
-    s->has_bitmaps_ext = false;
+    s->nb_bitmaps = 0;
+    s->bitmap_directory_size = 0;
+    s->bitmap_directory_offset = 0;
     free(s->image_data_file);
     s->image_data_file = NULL;
     bs->backing_format[0] = '\0';
@@ -1182,6 +1198,17 @@ static int qcow2_open(BlockDriverState *bs, QDict *options, int flags,
         qcow2_free_state(bs);
     }
     return ret;
+}
+
+/* Read-write again: the bitmaps are marked in use before they change. */
+static void qcow2_reopen_commit_post(BlockDriverState *bs)
+{
+    Error *err = NULL;
+
+    if (qcow2_reopen_bitmaps_rw(bs, &err) < 0) {
+        error_reportf_err(err, "%s: Failed to make dirty bitmaps writable: ",
+                          bs->node_name);
+    }
 }
 
 static void qcow2_refresh_limits(BlockDriverState *bs, Error **errp)
@@ -1666,9 +1693,11 @@ static int coroutine_fn compress_submit(BlockDriverState *bs, int64_t offset,
 }
 
 /*
- * Compressed writes: whole clusters (the last one may end with the image).
- * A piece of a cluster is completed from what the cluster reads now when
- * it is unallocated, and written uncompressed when it is not.
+ * Compressed writes: whole clusters, one compressed cluster each; only the
+ * last cluster of the image may be partial (cut by the image's end), as
+ * with the reference. A request of several clusters is split here. Any
+ * other piece of a cluster fails with -EINVAL: the caller (convert -c)
+ * sends whole clusters.
  */
 static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
                                                     int64_t offset,
@@ -1684,65 +1713,45 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
         return -ENOTSUP;
     }
     if (bytes == 0) {
-        /* The end of the stream: finish what is pending. */
-        return compress_drain(bs);
+        /*
+         * The end of the stream: finish what is pending, then end the file
+         * at a sector boundary (the last compressed cluster may stop
+         * anywhere), as the reference does.
+         */
+        int64_t file_len;
+
+        ret = compress_drain(bs);
+        if (ret < 0) {
+            return ret;
+        }
+        file_len = bdrv_co_getlength(bs->file->bs);
+        if (file_len < 0) {
+            return file_len;
+        }
+        /* (The length the core knows is rounded up to sectors already.) */
+        return bdrv_co_truncate(bs->file, ROUND_UP(file_len, BDRV_SECTOR_SIZE),
+                                false, PREALLOC_MODE_OFF, 0, NULL);
+    }
+    if (offset_into_cluster(s, offset) ||
+        (offset_into_cluster(s, bytes) && offset + bytes != len)) {
+        return -EINVAL;
     }
     if (s->compress_error) {
         return compress_drain(bs);
     }
     while (bytes > 0) {
-        int64_t cstart = start_of_cluster(s, offset);
-        int64_t cend = MIN(cstart + s->cluster_size, len);
-        int64_t n = MIN(bytes, cend - offset);
+        int64_t n = MIN(bytes, (int64_t)s->cluster_size);
         uint8_t *buf = qemu_try_blockalign(s->cluster_size);
 
         if (!buf) {
             return -ENOMEM;
         }
-        if (offset != cstart || offset + n != cend) {
-            uint64_t host;
-            unsigned int cur = s->cluster_size;
-            QCow2SubclusterType type;
-            QEMUIOVector tmp;
-
-            ret = compress_drain(bs);
-            if (ret == 0) {
-                qemu_co_mutex_lock(&s->lock);
-                ret = qcow2_get_host_offset(bs, cstart, &cur, &host, &type);
-                qemu_co_mutex_unlock(&s->lock);
-            }
-            if (ret < 0) {
-                qemu_vfree(buf);
-                return ret;
-            }
-            if ((type != QCOW2_SUBCLUSTER_UNALLOCATED_PLAIN &&
-                 type != QCOW2_SUBCLUSTER_ZERO_PLAIN) ||
-                cur < (unsigned)(cend - cstart)) {
-                QEMUIOVector part;
-
-                qemu_vfree(buf);
-                qemu_iovec_init_slice(&part, qiov, qiov_offset, n);
-                ret = qcow2_co_pwritev_part(bs, offset, n, &part, 0);
-                qemu_iovec_destroy(&part);
-                if (ret < 0) {
-                    return ret;
-                }
-                goto next;
-            }
-            qemu_iovec_init_buf(&tmp, buf, cend - cstart);
-            ret = qcow2_co_preadv_part(bs, cstart, cend - cstart, &tmp, 0);
-            if (ret < 0) {
-                qemu_vfree(buf);
-                return ret;
-            }
-        }
-        memset(buf + (cend - cstart), 0, s->cluster_size - (cend - cstart));
-        qemu_iovec_to_buf(qiov, qiov_offset, buf + (offset - cstart), n);
-        ret = compress_submit(bs, cstart, cend - cstart, buf);
+        qemu_iovec_to_buf(qiov, qiov_offset, buf, n);
+        memset(buf + n, 0, s->cluster_size - n);
+        ret = compress_submit(bs, offset, n, buf);
         if (ret < 0) {
             return ret;
         }
-next:
         offset += n;
         bytes -= n;
         qiov_offset += n;
@@ -1961,6 +1970,12 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     }
 
     qemu_co_mutex_lock(&s->lock);
+
+    /* The bitmaps are resized in memory and stored with the new size. */
+    ret = qcow2_co_truncate_bitmaps_check(bs, errp);
+    if (ret < 0) {
+        goto fail;
+    }
 
     if (s->nb_snapshots &&
         offset != bs->total_sectors * (int64_t)BDRV_SECTOR_SIZE) {
@@ -2205,9 +2220,9 @@ static QList *bitmaps_info(BlockDriverState *bs)
     uint64_t pos = 0;
     uint32_t n;
 
-    if (!s->has_bitmaps_ext || !s->nb_bitmaps ||
+    if (!s->nb_bitmaps ||
         !(s->autoclear_features & QCOW2_AUTOCLEAR_BITMAPS) ||
-        s->bitmap_directory_size > QCOW_MAX_EXT_DATA * 16) {
+        s->bitmap_directory_size > QCOW2_MAX_BITMAP_DIRECTORY_SIZE) {
         return NULL;
     }
     dir = xmalloc(s->bitmap_directory_size);
@@ -2542,7 +2557,7 @@ static int coroutine_fn qcow2_co_create(const char *filename,
     stbe32(buf + 4, p->version);
     stbe32(buf + 20, cluster_bits);
     stbe64(buf + 24, 0);
-    stbe64(buf + 40, 3 * cs);           /* L1 (empty) */
+    stbe64(buf + 40, 0);                /* no L1 table until one is needed */
     stbe64(buf + 48, cs);               /* refcount table */
     stbe32(buf + 56, 1);
     if (p->version >= 3) {
@@ -2670,6 +2685,7 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
 {
     Qcow2CreateParams p;
     QemuOpts *file_opts;
+    char *data_path = NULL;
     const char *v;
     uint64_t refcount_bits;
     int ret;
@@ -2817,13 +2833,12 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         return ret;
     }
     if (p.data_file) {
-        char *path = path_combine(filename, p.data_file);
-
-        ret = bdrv_co_create_file(path, file_opts, errp);
-        free(path);
+        data_path = path_combine(filename, p.data_file);
+        ret = bdrv_co_create_file(data_path, file_opts, errp);
         if (ret < 0) {
-            qemu_opts_del(file_opts);
-            return ret;
+            free(data_path);
+            data_path = NULL;
+            goto out;
         }
         if (p.data_file_raw && p.prealloc == PREALLOC_MODE_OFF) {
             /* The raw data file must map every guest cluster. */
@@ -2831,8 +2846,19 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         }
     }
 
+    ret = qcow2_co_create(filename, &p, errp);
+
+out:
+    /* A half-made image is worse than none: remove what was created. */
+    if (ret < 0) {
+        bdrv_co_delete_file(filename, NULL);
+        if (data_path) {
+            bdrv_co_delete_file(data_path, NULL);
+        }
+    }
+    free(data_path);
     qemu_opts_del(file_opts);
-    return qcow2_co_create(filename, &p, errp);
+    return ret;
 }
 
 /* ---- amend -------------------------------------------------------------- */
@@ -2973,6 +2999,7 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
     Error **errp = a->errp;
     int old_version = s->qcow_version, new_version = old_version;
     bool lazy = s->use_lazy_refcounts;
+    uint64_t refcount_bits = s->refcount_bits;
     bool header_changed = false;
     const char *v;
     int ret = 0;
@@ -2995,12 +3022,15 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
     } else if (new_version < 3) {
         lazy = false;
     }
-    if (qemu_opt_find(opts, "refcount_bits") &&
-        qemu_opt_get_number(opts, "refcount_bits", 16) !=
-        (uint64_t)s->refcount_bits) {
-        error_setg(errp, "Changing the refcount width is not supported yet");
-        ret = -ENOTSUP;
-        goto out;
+    if (qemu_opt_find(opts, "refcount_bits")) {
+        refcount_bits = qemu_opt_get_number(opts, "refcount_bits", 16);
+        if (refcount_bits == 0 || refcount_bits > 64 ||
+            !IS_POWER_OF_2(refcount_bits)) {
+            error_setg(errp, "Refcount width must be a power of two and may "
+                       "not exceed 64 bits");
+            ret = -EINVAL;
+            goto out;
+        }
     }
     if (qemu_opt_find(opts, "encrypt.keyslot") ||
         qemu_opt_find(opts, "encrypt.state") ||
@@ -3011,6 +3041,28 @@ static void coroutine_fn qcow2_amend_entry(void *opaque)
                    "supported");
         ret = -ENOTSUP;
         goto out;
+    }
+    /*
+     * The reference's order: an upgrade first, then the refcount width,
+     * then the rest, a downgrade last.
+     */
+    if (refcount_bits != (uint64_t)s->refcount_bits) {
+        if (new_version < 3 && refcount_bits != 16) {
+            error_setg(errp, "Refcount widths other than 16 bits require "
+                       "compatibility level 1.1 or above (use compat=1.1 or "
+                       "greater)");
+            ret = -EINVAL;
+            goto out;
+        }
+        if (new_version > old_version) {
+            s->qcow_version = new_version;
+            header_changed = true;
+        }
+        ret = qcow2_change_refcount_order(bs, __builtin_ctzll(refcount_bits),
+                                          a->status_cb, a->cb_opaque, errp);
+        if (ret < 0) {
+            goto out;
+        }
     }
     if (lazy && new_version < 3) {
         error_setg(errp, "Lazy refcounts only supported with compatibility "
@@ -3190,11 +3242,17 @@ static int qcow2_measure(QemuOpts *opts, BlockDriverState *in_bs,
     if (v && (!strcmp(v, "0.10") || !strcmp(v, "v2"))) {
         version = 2;
     } else if (v && strcmp(v, "1.1") && strcmp(v, "v3")) {
-        error_setg(errp, "Parameter 'version' does not accept value '%s'", v);
+        error_setg(errp, "Invalid compatibility level: '%s'", v);
         return -EINVAL;
     }
-    if (qemu_opt_get_bool(opts, "encryption", false) ||
-        qemu_opt_get(opts, "encrypt.format")) {
+    /* Only a LUKS header changes the sizes (the reference's rules). */
+    v = qemu_opt_get(opts, "encrypt.format");
+    if (v && !strcmp(v, "luks")) {
+        if (!qemu_opt_get(opts, "encrypt.key-secret")) {
+            error_setg(errp, "Parameter 'encrypt.key-secret' is required "
+                       "for cipher");
+            return -EINVAL;
+        }
         error_setg(errp, "Encryption is not supported yet");
         return -ENOTSUP;
     }
@@ -3209,13 +3267,18 @@ static int qcow2_measure(QemuOpts *opts, BlockDriverState *in_bs,
                    "exceed 64 bits");
         return -EINVAL;
     }
+    if (version < 3 && refcount_bits != 16) {
+        error_setg(errp, "Different refcount widths than 16 bits require "
+                   "compatibility level 1.1 or above (use compat=1.1 or "
+                   "greater)");
+        return -EINVAL;
+    }
     v = qemu_opt_get(opts, "preallocation");
     if (v) {
         int m = prealloc_mode_parse(v);
 
         if (m < 0) {
-            error_setg(errp, "Parameter 'preallocation' does not accept value "
-                       "'%s'", v);
+            error_setg(errp, "invalid parameter value: %s", v);
             return -EINVAL;
         }
         prealloc = m;
@@ -3278,10 +3341,10 @@ static int qcow2_measure(QemuOpts *opts, BlockDriverState *in_bs,
     } else {
         info->required = required + meta_size;
     }
-    /* A qcow2 source's persistent bitmaps would be copied (none here). */
-    if (version >= 3 && in_bs && in_bs->drv == &bdrv_qcow2) {
+    /* A source's persistent bitmaps are copied along (convert --bitmaps). */
+    if (version >= 3 && in_bs && bdrv_supports_persistent_dirty_bitmap(in_bs)) {
         info->has_bitmaps = true;
-        info->bitmaps = 0;
+        info->bitmaps = qcow2_measure_bitmaps(in_bs, cluster_size);
     }
     return 0;
 }
@@ -3298,6 +3361,7 @@ const BlockDriver bdrv_qcow2 = {
     .bdrv_open = qcow2_open,
     .bdrv_close = qcow2_close,
     .bdrv_refresh_limits = qcow2_refresh_limits,
+    .bdrv_reopen_commit_post = qcow2_reopen_commit_post,
 
     .create_opts = &qcow2_create_opts,
     .bdrv_co_create_opts = qcow2_co_create_opts,
@@ -3320,6 +3384,12 @@ const BlockDriver bdrv_qcow2 = {
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .bdrv_make_empty = qcow2_make_empty,
+
+    .bdrv_can_store_new_dirty_bitmap = qcow2_can_store_new_dirty_bitmap,
+    .bdrv_remove_persistent_dirty_bitmap =
+        qcow2_remove_persistent_dirty_bitmap,
+    .bdrv_store_persistent_dirty_bitmaps =
+        qcow2_store_persistent_dirty_bitmaps,
 
     .bdrv_snapshot_create = qcow2_snapshot_create,
     .bdrv_snapshot_goto = qcow2_snapshot_goto,

@@ -223,12 +223,17 @@ typedef struct BDRVQcow2State {
     bool metadata_preallocation_checked;
     bool metadata_preallocation;
 
-    /* Header extensions we keep as they are. */
-    bool has_bitmaps_ext;
-    uint8_t bitmaps_ext[24];
+    /*
+     * Persistent bitmaps (qcow2-bitmap.c): the bitmaps extension, written
+     * back whenever nb_bitmaps > 0. bitmaps_ext_ignored: the image had one
+     * without the autoclear bit (a program without bitmap support wrote
+     * it), so it was dropped.
+     */
     uint32_t nb_bitmaps;
     uint64_t bitmap_directory_size;
     uint64_t bitmap_directory_offset;
+    bool bitmaps_ext_ignored;
+    /* Header extensions we keep as they are. */
     char *image_data_file;
     LIST_HEAD(, Qcow2UnknownHeaderExtension) unknown_header_ext;
 
@@ -481,6 +486,14 @@ int64_t qcow2_refcount_metadata_size(int64_t clusters, size_t cluster_size,
                                      int refcount_order, bool generous_increase,
                                      uint64_t *refblock_count);
 int qcow2_shrink_reftable(BlockDriverState *bs);
+/*
+ * Rebuilds the refcount structures with entries of 2^refcount_order bits
+ * (amend refcount_bits), as the reference does. Called with s->lock held.
+ */
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs,
+                                             int refcount_order,
+                                             BlockDriverAmendStatusCB *cb,
+                                             void *cb_opaque, Error **errp);
 int qcow2_detect_metadata_preallocation(BlockDriverState *bs);
 
 /* ---- qcow2-cluster.c ---------------------------------------------- */
@@ -539,6 +552,43 @@ int qcow2_snapshot_delete(BlockDriverState *bs, const char *snapshot_id,
 int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **psn_tab);
 int qcow2_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id,
                             const char *name, Error **errp);
+
+/* ---- qcow2-bitmap.c ---------------------------------------------------- */
+
+/* Limits of the bitmaps extension, as the reference's. */
+#define QCOW2_MAX_BITMAPS 65535
+#define QCOW2_MAX_BITMAP_DIRECTORY_SIZE (1024 * QCOW2_MAX_BITMAPS)
+
+/*
+ * Checks the bitmaps extension's fields (ext: its 24 bytes) and records
+ * them in s. Without the autoclear bit the extension is dropped with the
+ * reference's warning. 0 or -errno with errp.
+ */
+int qcow2_read_bitmaps_ext(BlockDriverState *bs, const uint8_t *ext,
+                           uint32_t len, Error **errp);
+/*
+ * Loads the persistent bitmaps into the core's bitmaps (read-only ones
+ * when the image is); on a writable image marks them in use on disk.
+ * Called with s->lock held. 0 or -errno with errp.
+ */
+int coroutine_fn qcow2_co_load_dirty_bitmaps(BlockDriverState *bs,
+                                             Error **errp);
+/* Marks the loaded bitmaps in use once the image became writable. */
+int qcow2_reopen_bitmaps_rw(BlockDriverState *bs, Error **errp);
+/* The driver hooks (block_int.h). */
+bool qcow2_can_store_new_dirty_bitmap(BlockDriverState *bs, const char *name,
+                                      uint32_t granularity, Error **errp);
+int qcow2_remove_persistent_dirty_bitmap(BlockDriverState *bs,
+                                         const char *name, Error **errp);
+int qcow2_store_persistent_dirty_bitmaps(BlockDriverState *bs, Error **errp);
+/*
+ * Before a resize: every bitmap of the image must be loaded and usable
+ * (its new size is stored at close). Called with s->lock held.
+ */
+int coroutine_fn qcow2_co_truncate_bitmaps_check(BlockDriverState *bs,
+                                                 Error **errp);
+/* Bytes a copy of in_bs's persistent bitmaps takes (measure). */
+uint64_t qcow2_measure_bitmaps(BlockDriverState *in_bs, uint64_t cluster_size);
 
 /* ---- qcow2-cache.c ---------------------------------------------------- */
 

@@ -51,8 +51,9 @@ int img_amend(int argc, char **argv)
         { "force", no_argument, NULL, OPTION_FORCE },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *filename, *cache = "writeback";
-    bool image_opts = false, quiet = false, progress = false, force = false;
+    ImgCommonOpts common = { 0 };
+    const char *fmt, *filename, *cache = "writeback";
+    bool progress = false, force = false;
     char *options = NULL;
     BlockBackend *blk = NULL;
     BlockDriverState *bs;
@@ -65,22 +66,10 @@ int img_amend(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":ho:f:t:pq", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'o':
             if (!accumulate_options(&options, optarg)) {
                 goto out_noprogress;
             }
-            break;
-        case 'f':
-            fmt = optarg;
             break;
         case 't':
             cache = optarg;
@@ -88,17 +77,11 @@ int img_amend(int argc, char **argv)
         case 'p':
             progress = true;
             break;
-        case 'q':
-            quiet = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
         case OPTION_FORCE:
             force = true;
+            break;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -106,7 +89,8 @@ int img_amend(int argc, char **argv)
     if (!options) {
         error_exit("Must specify options (-o)");
     }
-    qemu_progress_init(progress && !quiet, 1.0);
+    qemu_progress_init(progress && !common.quiet, 1.0);
+    fmt = common.fmt;
 
     filename = optind == argc - 1 ? argv[argc - 1] : NULL;
     /* With -f, "-o help" needs no image. */
@@ -123,8 +107,8 @@ int img_amend(int argc, char **argv)
         error_report("Invalid cache option: %s", cache);
         goto out;
     }
-    blk = img_open(image_opts, filename, fmt, flags, NULL,
-                   flags & BDRV_O_WRITETHROUGH, quiet, false);
+    blk = img_open(common.image_opts, filename, fmt, flags,
+                   flags & BDRV_O_WRITETHROUGH, false);
     if (!blk) {
         goto out;
     }

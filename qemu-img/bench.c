@@ -156,8 +156,8 @@ int img_bench(int argc, char **argv)
         .bufsize = BENCH_DEFAULT_BUFSIZE,
         .drain = true,
     };
-    const char *fmt = NULL, *filename;
-    bool quiet = false, image_opts = false, force_share = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename;
     int depth = BENCH_DEFAULT_DEPTH, flags = 0, c, i, nslots = 0;
     BenchSlot *slots = NULL;
     int64_t offset = 0, step = 0, start;
@@ -165,22 +165,9 @@ int img_bench(int argc, char **argv)
     int ret = 1;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", long_options,
-                        NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU",
+                            long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'c':
             s.count = bench_parse_int(optarg);
             if (s.count < 0) {
@@ -199,9 +186,6 @@ int img_bench(int argc, char **argv)
                 return 1;
             }
             break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'n':
             flags |= BDRV_O_NATIVE_AIO;
             break;
@@ -216,9 +200,6 @@ int img_bench(int argc, char **argv)
             if (offset < 0) {
                 return 1;
             }
-            break;
-        case 'q':
-            quiet = true;
             break;
         case 's': {
             int64_t sval = cvtnum_full("buffer size", optarg, 0, INT_MAX);
@@ -248,9 +229,6 @@ int img_bench(int argc, char **argv)
             flags |= BDRV_O_RDWR;
             s.write = true;
             break;
-        case 'U':
-            force_share = true;
-            break;
         case OPTION_FLUSH_INTERVAL:
             s.flush_interval = bench_parse_int(optarg);
             if (s.flush_interval < 0) {
@@ -268,17 +246,12 @@ int img_bench(int argc, char **argv)
                 return 1;
             }
             break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    (void)quiet;
-
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[argc - 1];
+    filename = img_one_filename(argc, argv);
 
     if (!s.write && s.flush_interval) {
         error_report("--flush-interval is only available in write tests");
@@ -289,8 +262,8 @@ int img_bench(int argc, char **argv)
         return 1;
     }
 
-    s.blk = img_open(image_opts, filename, fmt, flags, NULL,
-                     flags & BDRV_O_WRITETHROUGH, quiet, force_share);
+    s.blk = img_open(common.image_opts, filename, common.fmt, flags,
+                     flags & BDRV_O_WRITETHROUGH, common.force_share);
     if (!s.blk) {
         return 1;
     }

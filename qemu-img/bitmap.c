@@ -52,9 +52,9 @@ int img_bitmap(int argc, char **argv)
         { "source-format", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *src_filename = NULL, *src_fmt = NULL;
-    const char *filename, *bitmap;
-    bool image_opts = false, add = false, merge = false;
+    ImgCommonOpts common = { 0 };
+    const char *src_filename = NULL, *src_fmt = NULL, *filename, *bitmap;
+    bool add = false, merge = false;
     int64_t granularity = 0;
     ImgBitmapAction *actions = NULL;
     size_t nb_actions = 0, i;
@@ -67,20 +67,8 @@ int img_bitmap(int argc, char **argv)
         ImgBitmapAction act = { .src = NULL };
 
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'b':
             src_filename = optarg;
-            break;
-        case 'f':
-            fmt = optarg;
             break;
         case 'F':
             src_fmt = optarg;
@@ -111,11 +99,8 @@ int img_bitmap(int argc, char **argv)
             actions = xrealloc(actions, (nb_actions + 1) * sizeof(*actions));
             actions[nb_actions++] = act;
             break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -145,16 +130,15 @@ int img_bitmap(int argc, char **argv)
     bitmap = argv[optind + 1];
 
     /* Bitmaps live in the image itself: its backing file is not opened. */
-    blk = img_open(image_opts, filename, fmt,
-                   BDRV_O_RDWR | BDRV_O_NO_BACKING, NULL, false, false,
-                   false);
+    blk = img_open(common.image_opts, filename, common.fmt,
+                   BDRV_O_RDWR | BDRV_O_NO_BACKING, false, false);
     if (!blk) {
         goto out;
     }
     bs = blk_bs(blk);
     if (src_filename) {
         src = img_open(false, src_filename, src_fmt, BDRV_O_NO_BACKING,
-                       NULL, false, false, false);
+                       false, false);
         if (!src) {
             goto out;
         }

@@ -130,9 +130,8 @@ int img_check(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
-    const char *fmt = NULL, *output = NULL, *filename;
-    const char *cache = "writeback";
-    bool image_opts = false, force_share = false, quiet = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename, *cache = "writeback";
     BdrvCheckMode fix = 0;
     int flags = BDRV_O_CHECK, c, ret;
     BlockBackend *blk;
@@ -142,18 +141,6 @@ int img_check(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hf:r:T:qU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'r':
             flags |= BDRV_O_RDWR;
             if (!strcmp(optarg, "leaks")) {
@@ -168,29 +155,14 @@ int img_check(int argc, char **argv)
         case 'T':
             cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[optind];
+    filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
     if (!bdrv_parse_cache_mode(cache, &flags)) {
@@ -198,8 +170,8 @@ int img_check(int argc, char **argv)
         return 1;
     }
 
-    blk = img_open(image_opts, filename, fmt, flags, NULL,
-                   flags & BDRV_O_WRITETHROUGH, quiet, force_share);
+    blk = img_open(common.image_opts, filename, common.fmt, flags,
+                   flags & BDRV_O_WRITETHROUGH, common.force_share);
     if (!blk) {
         return 1;
     }
@@ -219,7 +191,7 @@ int img_check(int argc, char **argv)
             qdict_get_try_int(check, "corruptions-fixed", 0);
 
         if (ofmt == OFORMAT_HUMAN) {
-            qprintf(quiet,
+            qprintf(common.quiet,
                     "The following inconsistencies were found and "
                     "repaired:\n\n"
                     "    %" PRId64 " leaked clusters\n"
@@ -238,9 +210,9 @@ int img_check(int argc, char **argv)
 
     if (check) {
         if (ofmt == OFORMAT_HUMAN) {
-            dump_human_image_check(check, quiet);
+            dump_human_image_check(check, common.quiet);
         } else {
-            dump_json_image_check(check, quiet);
+            dump_json_image_check(check, common.quiet);
         }
     }
 

@@ -78,8 +78,9 @@ int img_commit(int argc, char **argv)
         { "image-opts", no_argument, NULL, OPTION_IMAGE_OPTS },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *filename, *cache = "writeback", *base = NULL;
-    bool image_opts = false, quiet = false, progress = false, drop = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename, *cache = "writeback", *base = NULL;
+    bool progress = false, drop = false;
     int64_t rate_limit = 0;
     BlockBackend *blk = NULL, *base_blk = NULL;
     BlockDriverState *bs, *base_bs;
@@ -89,18 +90,6 @@ int img_commit(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 't':
             cache = optarg;
             break;
@@ -115,37 +104,28 @@ int img_commit(int argc, char **argv)
         case 'p':
             progress = true;
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 'r':
             rate_limit = cvtnum("rate limit", optarg);
             if (rate_limit < 0) {
                 return 1;
             }
             break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (quiet) {
+    if (common.quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[optind];
+    filename = img_one_filename(argc, argv);
 
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);
         return 1;
     }
-    blk = img_open(image_opts, filename, fmt, flags, NULL,
-                   flags & BDRV_O_WRITETHROUGH, quiet, false);
+    blk = img_open(common.image_opts, filename, common.fmt, flags,
+                   flags & BDRV_O_WRITETHROUGH, false);
     if (!blk) {
         return 1;
     }
@@ -192,7 +172,7 @@ int img_commit(int argc, char **argv)
             error_free(err);
             err = NULL;
         } else if (r < 0) {
-            error_reportf_err(err, "Could not empty %s: ", filename);
+            error_report_err(err);
             goto out;
         }
     }
@@ -204,7 +184,7 @@ out:
     /* The progress line ends before the verdict is printed. */
     qemu_progress_end();
     if (ret == 0) {
-        qprintf(quiet, "Image committed.\n");
+        qprintf(common.quiet, "Image committed.\n");
     }
     if (base_blk) {
         blk_unref(base_blk);

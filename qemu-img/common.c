@@ -1,19 +1,21 @@
 /*
- * Helpers every qemu-img command uses: usage errors, quiet printing,
- * --output, --object, opening images and parsing sizes. Messages are the
- * reference's, word for word, since scripts and users match on them.
+ * Helpers every qemu-img command uses: usage errors, quiet printing, the
+ * options all commands share, --output, --object, opening images and
+ * parsing sizes. Messages are the reference's, word for word, since
+ * scripts and users match on them.
  */
 #include "config-host.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
+#include <getopt.h>
 
 #include "util/osdep.h"
 #include "util/cutils.h"
 #include "util/error.h"
 #include "util/option.h"
 #include "util/qobject.h"
+#include "util/secret.h"
 #include "util/strbuf.h"
+#include "util/open-notes.h"
 #include "block/block.h"
 #include "qemu-img.h"
 
@@ -55,7 +57,9 @@ void qprintf(bool quiet, const char *fmt, ...)
 
 bool parse_output_format(const char *arg, OutputFormat *ofmt)
 {
-    if (!strcmp(arg, "json")) {
+    if (!arg) {
+        *ofmt = OFORMAT_HUMAN;
+    } else if (!strcmp(arg, "json")) {
         *ofmt = OFORMAT_JSON;
     } else if (!strcmp(arg, "human")) {
         *ofmt = OFORMAT_HUMAN;
@@ -66,410 +70,99 @@ bool parse_output_format(const char *arg, OutputFormat *ofmt)
     return true;
 }
 
-/* ---- --object secret ----------------------------------------------------- */
+/* ---- --object ----------------------------------------------------------- */
 
-/*
- * Secrets given with --object, looked up by id (encrypt.key-secret=...).
- * They live until exit: qemu-img runs one command.
- */
-typedef struct ImgSecret {
-    char *id;
-    uint8_t *data;
-    size_t len;
-    struct ImgSecret *next;
-} ImgSecret;
-
-static ImgSecret *img_secrets;
-
-bool img_secret_lookup(const char *id, const uint8_t **data, size_t *len)
-{
-    ImgSecret *s;
-
-    for (s = img_secrets; s; s = s->next) {
-        if (!strcmp(s->id, id)) {
-            *data = s->data;
-            *len = s->len;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* QEMU's identifier rule: a letter, then letters, digits, '-', '.', '_'. */
-static bool id_wellformed(const char *id)
-{
-    size_t i;
-
-    if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z'))) {
-        return false;
-    }
-    for (i = 1; id[i]; i++) {
-        char ch = id[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-              ch == '_')) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int base64_value(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') {
-        return ch - 'A';
-    } else if (ch >= 'a' && ch <= 'z') {
-        return ch - 'a' + 26;
-    } else if (ch >= '0' && ch <= '9') {
-        return ch - '0' + 52;
-    } else if (ch == '+') {
-        return 62;
-    } else if (ch == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Lenient, as the reference is: characters outside the alphabet are skipped. */
-static uint8_t *base64_decode(const char *in, size_t *out_len)
-{
-    uint8_t *out = xmalloc(strlen(in) * 3 / 4 + 3);
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-
-    for (; *in && *in != '='; in++) {
-        int v = base64_value(*in);
-
-        if (v < 0) {
-            continue;
-        }
-        acc = (acc << 6) | v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (acc >> bits) & 0xff;
-        }
-    }
-    *out_len = n;
-    return out;
-}
-
-/* The typographic quotes of the reference's (GLib's) file errors. */
-#define LQUOTE "\xe2\x80\x9c"
-#define RQUOTE "\xe2\x80\x9d"
-
-/* The whole of filename, or NULL with the reference's message in errp. */
-static char *read_secret_file(const char *filename, size_t *len,
-                              Error **errp)
-{
-    StrBuf sb = STRBUF_INIT;
-    char buf[4096];
-    ssize_t n;
-    int fd;
-
-    fd = open(filename, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error_setg(errp, "Unable to read %s: Failed to open file "
-                   LQUOTE "%s" RQUOTE ": %s", filename, filename,
-                   strerror(errno));
-        return NULL;
-    }
-    strbuf_init(&sb);
-    for (;;) {
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            error_setg(errp, "Unable to read %s: Error reading file "
-                       LQUOTE "%s" RQUOTE ": %s", filename, filename,
-                       strerror(errno));
-            strbuf_release(&sb);
-            close(fd);
-            return NULL;
-        }
-        if (n == 0) {
-            break;
-        }
-        strbuf_add(&sb, buf, n);
-    }
-    close(fd);
-    *len = sb.len;
-    return strbuf_detach(&sb);
-}
-
-/*
- * Splits off the next comma-separated element (",," is a literal comma)
- * into elem; *raw_end is where its raw text ends. Returns what follows.
- */
-static const char *next_element(const char *p, StrBuf *elem,
-                                const char **raw_end)
-{
-    strbuf_reset(elem);
-    while (*p) {
-        if (*p == ',') {
-            if (p[1] != ',') {
-                *raw_end = p;
-                return p + 1;
-            }
-            p++;
-        }
-        strbuf_addch(elem, *p++);
-    }
-    *raw_end = p;
-    return p;
-}
-
-static bool is_help_word(const char *s)
-{
-    return !strcmp(s, "help") || !strcmp(s, "?");
-}
-
-/*
- * Takes the bare "help" (or "?") parameters out of optarg, which keyval
- * syntax would reject, into *help. A leading bare word is the type and
- * stays. Returns the rest, to be parsed; free it.
- */
-static char *object_strip_help(const char *optarg, bool *type_help,
-                               bool *help)
-{
-    StrBuf elem = STRBUF_INIT, rest = STRBUF_INIT;
-    const char *p = optarg, *start, *end;
-    bool first = true;
-
-    strbuf_init(&elem);
-    strbuf_init(&rest);
-    *help = false;
-    *type_help = false;
-    while (*p) {
-        start = p;
-        p = next_element(p, &elem, &end);
-        if (first && is_help_word(elem.buf)) {
-            *type_help = true;
-        }
-        if (!first && is_help_word(elem.buf)) {
-            *help = true;
-        } else {
-            if (!first || rest.len) {
-                strbuf_addch(&rest, ',');
-            }
-            /* The raw text, so that ",," escapes survive. */
-            strbuf_add(&rest, start, end - start);
-        }
-        first = false;
-    }
-    strbuf_release(&elem);
-    return strbuf_detach(&rest);
-}
-
-/*
- * "help" as the type lists the object types; a "help" parameter lists the
- * type's properties (or the types, for a missing or unknown type).
- */
-static void object_print_help(const char *type, bool type_help)
-{
-    if (!type_help && type && !strcmp(type, "secret")) {
-        printf("secret options:\n"
-               "  data=<string>\n"
-               "  file=<string>\n"
-               "  format=<QCryptoSecretFormat>\n"
-               "  iv=<string>\n"
-               "  keyid=<string>\n");
-        return;
-    }
-    printf("List of user creatable objects:\n"
-           "  secret\n");
-}
-
-static bool object_add_secret(QDict *args, Error **errp)
-{
-    static const char *const known[] = {
-        "qom-type", "id", "data", "file", "format", "keyid", "iv", "loaded",
-    };
-    const QDictEntry *e;
-    const char *id, *data, *file, *format, *keyid;
-    ImgSecret *s;
-    uint8_t *bytes;
-    size_t len, i;
-
-    id = qdict_get_try_str(args, "id");
-    if (!id) {
-        error_setg(errp, "Parameter 'id' is missing");
-        return false;
-    }
-    if (!id_wellformed(id)) {
-        error_setg(errp, "Parameter 'id' expects an identifier");
-        error_append_hint(errp, "Identifiers consist of letters, digits, "
-                          "'-', '.', '_', starting with a letter.\n");
-        return false;
-    }
-    for (e = qdict_first(args); e; e = qdict_next(args, e)) {
-        const char *key = qdict_entry_key(e);
-        size_t keylen = strcspn(key, ".");
-
-        for (i = 0; i < ARRAY_SIZE(known); i++) {
-            if (!key[keylen] && !strcmp(key, known[i])) {
-                break;
-            }
-        }
-        if (i == ARRAY_SIZE(known)) {
-            error_setg(errp, "Parameter '%.*s' is unexpected", (int)keylen,
-                       key);
-            return false;
-        }
-    }
-    format = qdict_get_try_str(args, "format");
-    if (format && strcmp(format, "raw") && strcmp(format, "base64")) {
-        error_setg(errp, "Parameter 'format' does not accept value '%s'",
-                   format);
-        return false;
-    }
-    if (qdict_haskey(args, "loaded")) {
-        error_setg(errp, "Property 'secret.loaded' is not writable");
-        return false;
-    }
-    for (s = img_secrets; s; s = s->next) {
-        if (!strcmp(s->id, id)) {
-            error_setg(errp, "attempt to add duplicate property '%s' to "
-                       "object (type 'container')", id);
-            return false;
-        }
-    }
-    data = qdict_get_try_str(args, "data");
-    file = qdict_get_try_str(args, "file");
-    if (data && file) {
-        error_setg(errp, "'file' and 'data' are mutually exclusive");
-        return false;
-    }
-    if (!data && !file) {
-        error_setg(errp, "Either 'file' or 'data' must be provided");
-        return false;
-    }
-    keyid = qdict_get_try_str(args, "keyid");
-    if (keyid) {
-        const uint8_t *unused;
-        size_t unused_len;
-
-        if (!img_secret_lookup(keyid, &unused, &unused_len)) {
-            error_setg(errp, "No secret with id '%s'", keyid);
-        } else {
-            error_setg(errp, "Secrets encrypted with 'keyid' are not "
-                       "supported");
-        }
-        return false;
-    }
-
-    if (file) {
-        bytes = (uint8_t *)read_secret_file(file, &len, errp);
-        if (!bytes) {
-            return false;
-        }
-    } else {
-        bytes = (uint8_t *)xstrdup(data);
-        len = strlen(data);
-    }
-    if (format && !strcmp(format, "base64")) {
-        uint8_t *decoded;
-
-        /* NUL-terminate for the decoder: file contents may lack it. */
-        bytes = xrealloc(bytes, len + 1);
-        bytes[len] = '\0';
-        if (memchr(bytes, '\0', len)) {
-            error_setg(errp, "Base64 data contains embedded NUL characters");
-            free(bytes);
-            return false;
-        }
-        decoded = base64_decode((char *)bytes, &len);
-        free(bytes);
-        bytes = decoded;
-    }
-
-    s = xzalloc(sizeof(*s));
-    s->id = xstrdup(id);
-    s->data = bytes;
-    s->len = len;
-    s->next = img_secrets;
-    img_secrets = s;
-    return true;
-}
-
-void img_object_add(const char *optarg)
+void img_object_add(const char *optarg, int fail_code)
 {
     Error *err = NULL;
-    QDict *args;
-    const char *type;
-    char *rest;
-    bool type_help, prop_help;
+    const char *help;
 
-    /* Parse errors come before help, as in the reference. */
-    rest = object_strip_help(optarg, &type_help, &prop_help);
-    args = keyval_parse_flat(rest, "qom-type", &err);
-    free(rest);
-    if (!args) {
+    if (!secret_object_add(optarg, &help, &err)) {
         error_report_err(err);
-        exit(EXIT_FAILURE);
+        exit(fail_code);
     }
-    type = qdict_get_try_str(args, "qom-type");
-    if (type_help || prop_help) {
-        object_print_help(type, type_help);
-        qobject_unref(QOBJECT(args));
+    if (help) {
+        fputs(help, stdout);
         exit(EXIT_SUCCESS);
     }
-    if (!type) {
-        error_setg(&err, "Parameter 'qom-type' is missing");
-    } else if (strcmp(type, "secret")) {
-        error_setg(&err, "Parameter 'qom-type' does not accept value '%s'",
-                   type);
-    } else {
-        object_add_secret(args, &err);
+}
+
+/* ---- options every command shares --------------------------------------- */
+
+void img_common_option(int c, char **argv, ImgCommonOpts *opts)
+{
+    switch (c) {
+    case ':':
+        missing_argument(argv[optind - 1]);
+        break;
+    case '?':
+        unrecognized_option(argv[optind - 1]);
+        break;
+    case 'h':
+        help();
+        break;
+    case 'f':
+        opts->fmt = optarg;
+        break;
+    case 'q':
+        opts->quiet = true;
+        break;
+    case 'U':
+        opts->force_share = true;
+        break;
+    case OPTION_OBJECT:
+        img_object_add(optarg, EXIT_FAILURE);
+        break;
+    case OPTION_IMAGE_OPTS:
+        opts->image_opts = true;
+        break;
+    case OPTION_OUTPUT:
+        opts->output = optarg;
+        break;
+    default:
+        /* An option in the getopt strings that no case handles. */
+        abort();
     }
-    qobject_unref(QOBJECT(args));
-    if (err) {
-        error_report_err(err);
-        exit(EXIT_FAILURE);
+}
+
+const char *img_one_filename(int argc, char **argv)
+{
+    if (optind != argc - 1) {
+        error_exit("Expecting one image file name");
     }
+    return argv[optind];
 }
 
 /* ---- opening images ------------------------------------------------------ */
 
-/* The reference's warning for a probed raw image opened for writing. */
-void img_warn_probed_raw(const char *filename)
+void img_print_open_notes(BlockOpenNotes *notes)
 {
-    fprintf(stderr,
-            "WARNING: Image format was not specified for '%s' and probing "
-            "guessed raw.\n"
-            "         Automatically detecting the format is dangerous for "
-            "raw images, write operations on block 0 will be restricted.\n"
-            "         Specify the 'raw' format explicitly to remove the "
-            "restrictions.\n", filename);
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(),
+                      strbuf_str(&notes->warnings), notes->probed_raw);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+    block_open_notes_release(notes);
 }
 
-/* "--image-opts" strings: any key; a leading bare value names the file. */
-static QemuOptsList img_source_opts = {
-    .name = "source",
-    .implied_opt_name = "file",
-    .desc = (const QemuOptDesc[]) {
-        { NULL }
-    },
-};
+void img_warn_probed_raw(const char *filename)
+{
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(), NULL, filename);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+}
 
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
-                       int flags, const char *cache, bool writethrough,
-                       bool quiet, bool force_share)
+                       int flags, bool writethrough, bool force_share)
 {
+    BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
     BlockBackend *blk;
     QDict *options;
 
-    if (cache) {
-        if (!bdrv_parse_cache_mode(cache, &flags)) {
-            error_report("Invalid cache option: %s", cache);
-            return NULL;
-        }
-        writethrough = flags & BDRV_O_WRITETHROUGH;
-    }
     if (writethrough) {
         flags |= BDRV_O_WRITETHROUGH;
     }
@@ -478,20 +171,16 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
     }
 
     if (image_opts) {
-        QemuOpts *opts;
-
         if (fmt) {
             error_report("--image-opts and --format are mutually exclusive");
             return NULL;
         }
-        opts = qemu_opts_create(&img_source_opts);
-        if (!qemu_opts_do_parse(opts, filename, "file", &err)) {
-            qemu_opts_del(opts);
+        /* Leniently, warning of bare "key" flags, as the reference. */
+        options = qemu_opts_parse_flat(filename, "file", &err);
+        if (!options) {
             error_report_err(err);
             return NULL;
         }
-        options = qemu_opts_to_qdict(opts, NULL);
-        qemu_opts_del(opts);
         if (force_share) {
             const char *fs = qdict_get_try_str(options, "force-share");
             bool val = true;
@@ -503,20 +192,20 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                 return NULL;
             }
         }
-        blk = blk_new_open(NULL, NULL, options, flags, &err);
+        blk = blk_new_open_ext(NULL, NULL, options, flags, &notes, &err);
     } else {
         options = qdict_new();
         if (fmt) {
             qdict_put_str(options, "driver", fmt);
         }
-        blk = blk_new_open(filename, NULL, options, flags, &err);
+        blk = blk_new_open_ext(filename, NULL, options, flags, &notes,
+                               &err);
     }
+    /* The reference prints these as it opens: before any open error. */
+    img_print_open_notes(&notes);
     if (!blk) {
         error_reportf_err(err, "Could not open '%s': ", filename);
         return NULL;
-    }
-    if ((flags & BDRV_O_RDWR) && bdrv_is_probed_raw(blk_bs(blk))) {
-        img_warn_probed_raw(filename);
     }
     blk_set_enable_write_cache(blk, !writethrough);
     return blk;
@@ -610,8 +299,8 @@ bool accumulate_options(char **options, const char *optarg)
 
 int print_block_option_help(const char *filename, const char *fmt)
 {
-    BlockDriver *drv, *proto_drv;
-    QemuOptsList *create_opts, *proto_opts;
+    BlockDriver *drv;
+    QemuOptsList *create_opts;
     Error *err = NULL;
 
     drv = bdrv_find_format(fmt);
@@ -619,31 +308,20 @@ int print_block_option_help(const char *filename, const char *fmt)
         error_report("Unknown file format '%s'", fmt);
         return 1;
     }
+    /* Checked before the protocol here, unlike when creating. */
     if (!bdrv_create_opts(drv)) {
         error_report("Format driver '%s' does not support image creation",
                      fmt);
         return 1;
     }
-    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
     if (filename) {
-        proto_drv = bdrv_find_protocol(filename, true, &err);
-        if (!proto_drv) {
+        create_opts = bdrv_create_opts_merged(drv, filename, &err);
+        if (!create_opts) {
             error_report_err(err);
-            qemu_opts_free(create_opts);
             return 1;
         }
-        proto_opts = bdrv_create_opts(proto_drv);
-        if (!proto_opts) {
-            int len = path_has_protocol(filename) ?
-                      (int)strcspn(filename, ":") : 4;
-
-            error_report("Protocol driver '%.*s' does not support image "
-                         "creation", len,
-                         path_has_protocol(filename) ? filename : "file");
-            qemu_opts_free(create_opts);
-            return 1;
-        }
-        create_opts = qemu_opts_append(create_opts, proto_opts);
+    } else {
+        create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
     }
 
     if (filename) {
@@ -678,8 +356,17 @@ bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap)
     snap->given = true;
     if (strstart(param, "snapshot.", NULL)) {
         QemuOpts *opts = qemu_opts_create(&internal_snapshot_opts);
+        QDict *flags = qemu_opts_parse_flat(param, NULL, NULL);
         Error *err = NULL;
         const char *v;
+
+        /*
+         * Parsed flat only for its warnings on bare "key" flags, which
+         * the reference prints before any error.
+         */
+        if (flags) {
+            qobject_unref(QOBJECT(flags));
+        }
 
         if (!qemu_opts_do_parse(opts, param, NULL, &err)) {
             qemu_opts_del(opts);

@@ -146,34 +146,19 @@ int img_compare(int argc, char **argv)
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
-    const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
+    ImgCommonOpts common = { 0 };
+    const char *fmt2 = NULL, *cache = "writeback";
     const char *name1, *name2;
-    bool progress = false, quiet = false, strict = false;
-    bool image_opts = false, force_share = false;
+    bool progress = false, quiet, strict = false;
     BlockBackend *blk1 = NULL, *blk2 = NULL;
     uint8_t *buf1 = NULL, *buf2 = NULL;
-    int64_t size1, size2, common, total, offset;
+    int64_t size1, size2, min_size, total, offset;
     int flags = 0, c, ret = COMPARE_ERR_OPEN;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options, NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hf:F:T:pqsU", long_options,
+                            NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt1 = optarg;
-            break;
         case 'F':
             fmt2 = optarg;
             break;
@@ -183,25 +168,21 @@ int img_compare(int argc, char **argv)
         case 'p':
             progress = true;
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 's':
             strict = true;
             break;
-        case 'U':
-            force_share = true;
-            break;
         case OPTION_OBJECT:
-            img_object_add(optarg);
+            /* Unlike the other commands', as the reference's. */
+            img_object_add(optarg, COMPARE_ERR_OPEN);
             break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
 
     /* Progress would only get in the way of the one-line verdict */
+    quiet = common.quiet;
     if (quiet) {
         progress = false;
     }
@@ -211,20 +192,20 @@ int img_compare(int argc, char **argv)
     name1 = argv[optind];
     name2 = argv[optind + 1];
 
+    /* Before -T, as the reference: a bad -T still ends the bar's line. */
+    qemu_progress_init(progress, 2.0f);
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid source cache option: %s", cache);
         goto out;
     }
 
-    qemu_progress_init(progress, 2.0f);
-
-    blk1 = img_open(image_opts, name1, fmt1, flags, NULL, false, quiet,
-                    force_share);
+    blk1 = img_open(common.image_opts, name1, common.fmt, flags, false,
+                    common.force_share);
     if (!blk1) {
         goto out;
     }
-    blk2 = img_open(image_opts, name2, fmt2, flags, NULL, false, quiet,
-                    force_share);
+    blk2 = img_open(common.image_opts, name2, fmt2, flags, false,
+                    common.force_share);
     if (!blk2) {
         goto out;
     }
@@ -244,7 +225,7 @@ int img_compare(int argc, char **argv)
 
     buf1 = qemu_blockalign(COMPARE_BUF_SIZE);
     buf2 = qemu_blockalign(COMPARE_BUF_SIZE);
-    common = MIN(size1, size2);
+    min_size = MIN(size1, size2);
     total = MAX(size1, size2);
     qemu_progress_print(0, 100);
 
@@ -254,16 +235,16 @@ int img_compare(int argc, char **argv)
         goto out;
     }
 
-    for (offset = 0; offset < common; ) {
+    for (offset = 0; offset < min_size; ) {
         int64_t pnum1, pnum2, chunk, bad;
         int st1, st2;
 
-        st1 = compare_status(blk1, name1, offset, common - offset, &pnum1);
+        st1 = compare_status(blk1, name1, offset, min_size - offset, &pnum1);
         if (st1 < 0) {
             ret = COMPARE_ERR_STATUS;
             goto out;
         }
-        st2 = compare_status(blk2, name2, offset, common - offset, &pnum2);
+        st2 = compare_status(blk2, name2, offset, min_size - offset, &pnum2);
         if (st2 < 0) {
             ret = COMPARE_ERR_STATUS;
             goto out;
@@ -308,9 +289,9 @@ int img_compare(int argc, char **argv)
     if (size1 != size2) {
         qprintf(quiet, "Warning: Image size mismatch!\n");
         if (size1 > size2) {
-            ret = compare_tail(blk1, name1, common, total, buf1, quiet);
+            ret = compare_tail(blk1, name1, min_size, total, buf1, quiet);
         } else {
-            ret = compare_tail(blk2, name2, common, total, buf1, quiet);
+            ret = compare_tail(blk2, name2, min_size, total, buf1, quiet);
         }
         if (ret != COMPARE_IDENTICAL) {
             goto out;

@@ -88,6 +88,14 @@ typedef struct ConvertState {
     /* In-order writing. */
     int64_t wr_offs;
     CoQueue wr_queue;
+    /*
+     * The first chunk (in image order) whose writes failed, -1: none. Two
+     * chunks' writes may be in flight at once and the later one may fail
+     * first (full disk): the reference writes one at a time, so it names
+     * the earlier one.
+     */
+    int64_t wr_err_offset;
+    int wr_err;
 
     /* Progress: only counted chunks (read ones) advance it. */
     bool progress;
@@ -300,14 +308,20 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
     }
     if (s->compressed && s->cluster_size) {
         /*
-         * Compressed clusters are written whole: a run shorter than a
-         * cluster is copied as part of one, longer ones stop at a cluster
-         * boundary.
+         * Compressed clusters are written whole, as the reference writes
+         * them: chunks start on a target cluster boundary (each one ends
+         * on one, or at the end of the image). A run of one status that
+         * covers whole clusters keeps its status, cut down to them; a
+         * shorter one, or one that a source ends within, is copied as
+         * part of a whole cluster of data, which may span the following
+         * sources. Only the image's last cluster may be partial.
          */
-        int64_t left = s->src_cur_start + s->src_len[s->src_cur] - s->next;
+        int64_t src_left = s->src_cur_start + s->src_len[s->src_cur] -
+                           s->next;
 
+        n = MIN(n, src_left);
         if (n < s->cluster_size) {
-            n = MIN(s->cluster_size, left);
+            n = MIN(s->cluster_size, s->total - s->next);
             *status = CONVERT_DATA;
         } else {
             n = ROUND_DOWN(n, s->cluster_size);
@@ -322,7 +336,7 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
 
 /* ---- reading and writing ------------------------------------------------- */
 
-static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+static int coroutine_fn convert_co_read_one(ConvertState *s, int src_idx,
                                         int64_t src_off, int64_t offset,
                                         int64_t bytes, uint8_t *buf)
 {
@@ -352,6 +366,39 @@ static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
                         (uint64_t)(src_off + done), strerror(-ret));
             memset(buf + done, 0, len);
         }
+    }
+    return 0;
+}
+
+/*
+ * Reads [offset, offset+bytes) of the concatenated sources into buf, from
+ * src_off in source src_idx on: a compressed cluster may span sources.
+ */
+static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+                                        int64_t src_off, int64_t offset,
+                                        int64_t bytes, uint8_t *buf)
+{
+    int ret;
+
+    while (bytes > 0) {
+        int64_t len;
+
+        if (src_idx >= s->src_num) {
+            /* Never past the end: chunks stop at the total length */
+            return -EIO;
+        }
+        len = MIN(bytes, s->src_len[src_idx] - src_off);
+        if (len > 0) {
+            ret = convert_co_read_one(s, src_idx, src_off, offset, len, buf);
+            if (ret < 0) {
+                return ret;
+            }
+            buf += len;
+            offset += len;
+            bytes -= len;
+        }
+        src_idx++;
+        src_off = 0;
     }
     return 0;
 }
@@ -485,8 +532,11 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
     convert_co_throttle(s, bytes);
 
     if (s->compressed) {
-        /* Whole clusters: skip the zero ones, compress the others */
-        if (buffer_is_zero(buf, bytes)) {
+        /*
+         * Whole clusters: skip the zero ones, compress the others; -S 0
+         * compresses zero clusters too, as the reference does.
+         */
+        if (s->min_sparse && buffer_is_zero(buf, bytes)) {
             return convert_co_zero(s, offset, bytes);
         }
         qemu_iovec_init_buf(&qiov, buf, bytes);
@@ -590,8 +640,11 @@ static void coroutine_fn convert_co_worker(void *opaque)
             ret = ret2;
         }
         if (ret < 0) {
-            error_report("error while writing at byte %lld: %s",
-                         (long long)offset, strerror(-ret));
+            if (s->wr_err_offset < 0 ||
+                (s->wr_in_order && offset < s->wr_err_offset)) {
+                s->wr_err_offset = offset;
+                s->wr_err = ret;
+            }
             convert_fail(s, ret);
             break;
         }
@@ -644,6 +697,7 @@ static int convert_do_copy(ConvertState *s)
     qemu_co_mutex_init(&s->lock);
     qemu_co_queue_init(&s->wr_queue);
     s->ret = -EINPROGRESS;
+    s->wr_err_offset = -1;
 
     if (s->progress) {
         ConvertCountCo c = { .s = s };
@@ -664,6 +718,11 @@ static int convert_do_copy(ConvertState *s)
     }
     while (s->running > 0) {
         aio_poll(ctx, true);
+    }
+    if (s->wr_err_offset >= 0) {
+        error_report("error while writing at byte %lld: %s",
+                     (long long)s->wr_err_offset, strerror(-s->wr_err));
+        s->ret = s->wr_err;
     }
     if (s->ret == -EINPROGRESS) {
         s->ret = 0;
@@ -696,26 +755,6 @@ static bool opts_list_has(QemuOptsList *list, const char *name)
     return false;
 }
 
-/* Formats whose driver writes compressed clusters. */
-static bool format_supports_compression(const char *fmt)
-{
-    static const char *const fmts[] = { "qcow2", "qcow", "vmdk", NULL };
-    int i;
-
-    for (i = 0; fmts[i]; i++) {
-        if (fmt && !strcmp(fmt, fmts[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Formats with persistent dirty bitmaps. */
-static bool format_supports_bitmaps(const char *fmt)
-{
-    return fmt && !strcmp(fmt, "qcow2");
-}
-
 /*
  * Creates the target: the output format's options (and its protocol's) with
  * -o applied, the size of the sources, and -B/-F. Reports errors itself.
@@ -725,28 +764,17 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
                                  const char *options, int64_t size,
                                  const char *backing, const char *backing_fmt,
                                  bool compress, bool bitmaps,
-                                 const char *src_fmt, bool *has_backing)
+                                 BlockDriverState *src_bs, bool *has_backing)
 {
-    BlockDriver *proto_drv;
     QemuOptsList *create_opts;
     QemuOpts *opts = NULL;
     Error *err = NULL;
     int ret = -1;
 
-    proto_drv = bdrv_find_protocol(out_filename, true, &err);
-    if (!proto_drv) {
+    create_opts = bdrv_create_opts_merged(drv, out_filename, &err);
+    if (!create_opts) {
         error_report_err(err);
         return -1;
-    }
-    if (!bdrv_create_opts(drv)) {
-        error_report("Format driver '%s' does not support image creation",
-                     out_fmt);
-        return -1;
-    }
-    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
-    if (bdrv_create_opts(proto_drv)) {
-        create_opts = qemu_opts_append(create_opts,
-                                       bdrv_create_opts(proto_drv));
     }
 
     opts = qemu_opts_create(create_opts);
@@ -780,16 +808,33 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
         error_report("Use of backing file requires explicit backing format");
         goto out;
     }
-    if (compress && !format_supports_compression(out_fmt)) {
+    if (compress && !bdrv_supports_compressed_writes(drv)) {
         error_report("Compression not supported for this file format");
         goto out;
     }
-    if (bitmaps && !format_supports_bitmaps(src_fmt)) {
-        error_report("Source lacks bitmap support");
-        goto out;
+    if (compress) {
+        /*
+         * Compressed clusters cannot be encrypted or preallocated: refuse
+         * before creating, as the reference does (any encrypt.format,
+         * even empty; any preallocation but "off", even a bad one).
+         */
+        const char *prealloc = qemu_opt_get(opts, "preallocation");
+
+        if (qemu_opt_get(opts, "encrypt.format") ||
+            qemu_opt_get_bool(opts, "encryption", false)) {
+            error_report("Compression and encryption not supported at the "
+                         "same time");
+            goto out;
+        }
+        if (prealloc && strcmp(prealloc, "off")) {
+            error_report("Compression and preallocation not supported at "
+                         "the same time");
+            goto out;
+        }
     }
-    if (bitmaps && !format_supports_bitmaps(out_fmt)) {
-        error_report("Destination lacks bitmap support");
+    /* The target's support is checked once it is open, as the reference. */
+    if (bitmaps && !bdrv_supports_persistent_dirty_bitmap(src_bs)) {
+        error_report("Source lacks bitmap support");
         goto out;
     }
 
@@ -821,14 +866,15 @@ int img_convert(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     ConvertState s = { 0 };
-    const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe";
+    ImgCommonOpts common = { 0 };
+    const char *out_fmt = NULL, *cache = "unsafe";
     const char *src_cache = "writeback", *out_baseimg = NULL;
     const char *out_basefmt = NULL, *out_filename;
     ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
-    bool image_opts = false, tgt_image_opts = false, compress = false;
-    bool skip_create = false, progress = false, quiet = false;
-    bool force_share = false, explicit_min_sparse = false, copy_range = false;
+    bool tgt_image_opts = false, compress = false;
+    bool skip_create = false, progress = false, progress_started = false;
+    bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
     bool wr_in_order = true;
     int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
@@ -838,25 +884,9 @@ int img_convert(int argc, char **argv)
     int64_t total = 0;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
-                        long_options, NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:",
+                            long_options, NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -911,9 +941,6 @@ int img_convert(int argc, char **argv)
         case 'T':
             src_cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 'n':
             skip_create = true;
             break;
@@ -933,20 +960,11 @@ int img_convert(int argc, char **argv)
         case 'W':
             wr_in_order = false;
             break;
-        case 'U':
-            force_share = true;
-            break;
         case 'r':
             rate_limit = cvtnum("rate limit", optarg);
             if (rate_limit < 0) {
                 goto out;
             }
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
             break;
         case OPTION_SALVAGE:
             salvage = true;
@@ -959,6 +977,9 @@ int img_convert(int argc, char **argv)
             break;
         case OPTION_BITMAPS:
             bitmaps = true;
+            break;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -1003,28 +1024,27 @@ int img_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    if (image_opts && fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-    if (tgt_image_opts && out_fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-
     src_flags = 0;
     if (!bdrv_parse_cache_mode(src_cache, &src_flags)) {
         error_report("Invalid source cache option: %s", src_cache);
         goto out;
     }
-    flags = BDRV_O_RDWR;
-    if (!bdrv_parse_cache_mode(cache, &flags)) {
-        error_report("Invalid cache option: %s", cache);
+    /* Nobody may write a source while we copy it (as the reference) */
+    src_flags |= BDRV_O_NO_SHARE;
+
+    /*
+     * The progress bar starts here, as the reference's does: every later
+     * failure leaves its "(0.00/100%)" line behind (ended at out:).
+     */
+    s.progress = progress && !common.quiet;
+    qemu_progress_init(s.progress, 1.0f);
+    qemu_progress_print(0, 100);
+    progress_started = true;
+
+    if (common.image_opts && common.fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
-    /* Zero writes to the target may punch holes, as the reference's do */
-    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
-
     s.src_num = argc - optind - 1;
     out_filename = argv[argc - 1];
     s.src = xnew(BlockBackend *, s.src_num);
@@ -1032,8 +1052,8 @@ int img_convert(int argc, char **argv)
     for (i = 0; i < s.src_num; i++) {
         const char *name = argv[optind + i];
 
-        s.src[i] = img_open(image_opts, name, fmt, src_flags, NULL,
-                            false, quiet, force_share);
+        s.src[i] = img_open(common.image_opts, name, common.fmt, src_flags,
+                            false, common.force_share);
         if (!s.src[i]) {
             goto out;
         }
@@ -1057,26 +1077,38 @@ int img_convert(int argc, char **argv)
         }
     }
 
-    if (out_fmt) {
+    if (!skip_create) {
+        /* With -n, an unknown -O fails when the target opens. */
         drv = bdrv_find_format(out_fmt);
         if (!drv) {
             error_report("Unknown file format '%s'", out_fmt);
             goto out;
         }
-    }
-
-    if (!skip_create) {
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
-                                  bitmaps,
-                                  bdrv_get_format_name(blk_bs(s.src[0])),
+                                  bitmaps, blk_bs(s.src[0]),
                                   &s.target_has_backing) < 0) {
             goto out;
         }
     } else if (bitmaps &&
-               !format_supports_bitmaps(
-                   bdrv_get_format_name(blk_bs(s.src[0])))) {
+               !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.src[0]))) {
         error_report("Source lacks bitmap support");
+        goto out;
+    }
+
+    /*
+     * -t is checked only now, once the target exists, as the reference
+     * does (a bad cache mode leaves the new target behind).
+     */
+    flags = BDRV_O_RDWR;
+    if (!bdrv_parse_cache_mode(cache, &flags)) {
+        error_report("Invalid cache option: %s", cache);
+        goto out;
+    }
+    /* Zero writes to the target may punch holes, as the reference's do */
+    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
+    if (tgt_image_opts && out_fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
 
@@ -1085,9 +1117,16 @@ int img_convert(int argc, char **argv)
      * missing backing file fails here.
      */
     s.target = img_open(tgt_image_opts, out_filename,
-                        tgt_image_opts ? NULL : out_fmt, flags, NULL,
-                        flags & BDRV_O_WRITETHROUGH, quiet, false);
+                        tgt_image_opts ? NULL : out_fmt, flags,
+                        flags & BDRV_O_WRITETHROUGH, false);
     if (!s.target) {
+        goto out;
+    }
+    /* Asked of the open target, even one just created, as the reference. */
+    if (bitmaps &&
+        !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.target))) {
+        error_report("Format driver '%s' does not support bitmaps",
+                     bdrv_get_format_name(blk_bs(s.target)));
         goto out;
     }
 
@@ -1095,12 +1134,9 @@ int img_convert(int argc, char **argv)
         const char *tfmt = bdrv_get_format_name(blk_bs(s.target));
         int64_t tlen;
 
-        if (compress && !format_supports_compression(tfmt)) {
+        if (compress &&
+            !bdrv_supports_compressed_writes(bdrv_find_format(tfmt))) {
             error_report("Compression not supported for this file format");
-            goto out;
-        }
-        if (bitmaps && !format_supports_bitmaps(tfmt)) {
-            error_report("Destination lacks bitmap support");
             goto out;
         }
         tlen = blk_getlength(s.target);
@@ -1135,9 +1171,11 @@ int img_convert(int argc, char **argv)
             goto out;
         }
         s.cluster_size = bdi.cluster_size;
-        /* Compression writes whole clusters, one per request */
+        /*
+         * Compression writes whole clusters, one per request; -W still
+         * lets them land out of order, as in the reference.
+         */
         s.buf_size = s.cluster_size;
-        wr_in_order = true;
     } else {
         s.buf_size = CONVERT_BUF_SIZE;
     }
@@ -1159,17 +1197,16 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
-    s.progress = progress && !quiet;
 
-    qemu_progress_init(s.progress, 1.0f);
-    qemu_progress_print(0, 100);
     ret = convert_do_copy(&s) < 0 ? 1 : 0;
     if (ret == 0) {
         qemu_progress_print(100, 0);
     }
-    qemu_progress_end();
 
 out:
+    if (progress_started) {
+        qemu_progress_end();
+    }
     if (s.target) {
         blk_unref(s.target);
     }

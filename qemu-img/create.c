@@ -28,29 +28,17 @@ int img_create(int argc, char **argv)
     StrBuf formatting = STRBUF_INIT;
     Error *err = NULL;
     char *options = NULL;
-    bool quiet = false;
+    ImgCommonOpts common = { .fmt = "raw" };
     int c, ret;
 
     while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'F':
             params.base_fmt = optarg;
             break;
         case 'b':
             params.base_filename = optarg;
-            break;
-        case 'f':
-            params.fmt = optarg;
             break;
         case 'o':
             if (!accumulate_options(&options, optarg)) {
@@ -58,18 +46,16 @@ int img_create(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'q':
-            quiet = true;
-            break;
         case 'u':
             params.unsafe = true;
             break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
 
+    params.fmt = common.fmt;
     /* "-o help" needs no size, nor even a file name. */
     if (options && is_help_option(options)) {
         ret = print_block_option_help(optind < argc ? argv[optind] : NULL,
@@ -98,7 +84,7 @@ int img_create(int argc, char **argv)
     params.options = options;
     strbuf_init(&formatting);
     ret = bdrv_img_create(&params, &formatting, &err);
-    if (formatting.len && !quiet) {
+    if (formatting.len && !common.quiet) {
         printf("%s\n", formatting.buf);
         /* The line comes before any error, as the reference shows it. */
         fflush(stdout);

@@ -56,29 +56,18 @@ static bool dd_parse_operand(DdOpts *dd, const char *arg)
     return false;
 }
 
-static int dd_create_output(BlockDriver *drv, const char *out_fmt,
-                            const char *filename, int64_t size)
+static int dd_create_output(BlockDriver *drv, const char *filename,
+                            int64_t size)
 {
-    BlockDriver *proto_drv;
     QemuOptsList *create_opts;
     QemuOpts *opts;
     Error *err = NULL;
     int ret = -1;
 
-    proto_drv = bdrv_find_protocol(filename, true, &err);
-    if (!proto_drv) {
+    create_opts = bdrv_create_opts_merged(drv, filename, &err);
+    if (!create_opts) {
         error_report_err(err);
         return -1;
-    }
-    if (!bdrv_create_opts(drv)) {
-        error_report("Format driver '%s' does not support image creation",
-                     out_fmt);
-        return -1;
-    }
-    create_opts = qemu_opts_append(NULL, bdrv_create_opts(drv));
-    if (bdrv_create_opts(proto_drv)) {
-        create_opts = qemu_opts_append(create_opts,
-                                       bdrv_create_opts(proto_drv));
     }
     opts = qemu_opts_create(create_opts);
     if (!qemu_opt_set_number(opts, "size", size, &err) ||
@@ -104,8 +93,8 @@ int img_dd(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     DdOpts dd = { .bs = DD_DEFAULT_BS, .count = -1 };
-    const char *fmt = NULL, *out_fmt = "raw";
-    bool image_opts = false, force_share = false;
+    ImgCommonOpts common = { 0 };
+    const char *out_fmt = "raw";
     BlockBackend *blk_in = NULL, *blk_out = NULL;
     BlockDriver *drv;
     uint8_t *buf = NULL;
@@ -113,35 +102,14 @@ int img_dd(int argc, char **argv)
     int c, ret = 1;
 
     optind = 0;
-    for (;;) {
-        c = getopt_long(argc, argv, ":hf:O:U", long_options, NULL);
-        if (c == -1) {
-            break;
-        }
+    while ((c = getopt_long(argc, argv, ":hf:O:U", long_options,
+                            NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -156,8 +124,8 @@ int img_dd(int argc, char **argv)
         return 1;
     }
 
-    blk_in = img_open(image_opts, dd.in, fmt, 0, NULL, false, false,
-                      force_share);
+    blk_in = img_open(common.image_opts, dd.in, common.fmt, 0, false,
+                      common.force_share);
     if (!blk_in) {
         goto out;
     }
@@ -179,12 +147,10 @@ int img_dd(int argc, char **argv)
     /* A skip beyond INT64_MAX bytes is past any end */
     in_pos = dd.skip > INT64_MAX / dd.bs ? INT64_MAX : dd.skip * dd.bs;
 
-    if (dd_create_output(drv, out_fmt, dd.out,
-                         in_pos < size ? size - in_pos : 0) < 0) {
+    if (dd_create_output(drv, dd.out, MAX(size - in_pos, 0)) < 0) {
         goto out;
     }
-    blk_out = img_open(false, dd.out, out_fmt, BDRV_O_RDWR, NULL, false,
-                       false, false);
+    blk_out = img_open(false, dd.out, out_fmt, BDRV_O_RDWR, false, false);
     if (!blk_out) {
         goto out;
     }

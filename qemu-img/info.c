@@ -17,6 +17,8 @@
 #include "util/cutils.h"
 #include "util/error.h"
 #include "util/qobject.h"
+#include "util/qobject-human.h"
+#include "util/strbuf.h"
 #include "block/block.h"
 #include "qemu-img.h"
 
@@ -177,120 +179,12 @@ static void snapshot_from_qdict(QDict *d, QEMUSnapshotInfo *sn)
                  (uint64_t)qdict_get_try_int(d, "icount", 0) : UINT64_MAX;
 }
 
-static void dump_qobject(int indent, QObject *obj);
-
-/* A dict key for humans: '-' becomes ' ' ("lazy-refcounts"). */
-static void print_key(int indent, const char *key)
-{
-    const char *p;
-
-    printf("%*s", indent * 4, "");
-    for (p = key; *p; p++) {
-        putchar(*p == '-' ? ' ' : *p);
-    }
-}
-
-static void print_scalar(QObject *obj)
-{
-    switch (qobject_type(obj)) {
-    case QTYPE_QNUM: {
-        QNum *n = qobject_to_qnum(obj);
-        int64_t i;
-        uint64_t u;
-
-        if (qnum_get_try_int(n, &i)) {
-            printf("%" PRId64, i);
-        } else if (qnum_get_try_uint(n, &u)) {
-            printf("%" PRIu64, u);
-        } else {
-            printf("%f", qnum_get_double(n));
-        }
-        break;
-    }
-    case QTYPE_QSTRING:
-        printf("%s", qstring_get_str(qobject_to_qstring(obj)));
-        break;
-    case QTYPE_QBOOL:
-        printf("%s", qbool_get_bool(qobject_to_qbool(obj)) ? "true" : "false");
-        break;
-    case QTYPE_QNULL:
-        printf("null");
-        break;
-    default:
-        break;
-    }
-}
-
-static bool is_compound(QObject *obj)
-{
-    return qobject_type(obj) == QTYPE_QDICT || qobject_type(obj) == QTYPE_QLIST;
-}
-
-static void dump_qdict(int indent, QDict *dict)
-{
-    const QDictEntry *e;
-
-    for (e = qdict_first(dict); e; e = qdict_next(dict, e)) {
-        QObject *value = qdict_entry_value(e);
-
-        print_key(indent, qdict_entry_key(e));
-        if (is_compound(value)) {
-            printf(":\n");
-            dump_qobject(indent + 1, value);
-        } else {
-            printf(": ");
-            print_scalar(value);
-            printf("\n");
-        }
-    }
-}
-
-static void dump_qlist(int indent, QList *list)
-{
-    size_t i, n = qlist_size(list);
-
-    for (i = 0; i < n; i++) {
-        QObject *value = qlist_peek_nth(list, i);
-
-        printf("%*s[%zu]:", indent * 4, "", i);
-        if (is_compound(value)) {
-            printf("\n");
-            dump_qobject(indent + 1, value);
-        } else {
-            printf(" ");
-            print_scalar(value);
-            printf("\n");
-        }
-    }
-}
-
-static void dump_qobject(int indent, QObject *obj)
-{
-    if (qobject_type(obj) == QTYPE_QDICT) {
-        dump_qdict(indent, qobject_to_qdict(obj));
-    } else if (qobject_type(obj) == QTYPE_QLIST) {
-        dump_qlist(indent, qobject_to_qlist(obj));
-    } else {
-        printf("%*s", indent * 4, "");
-        print_scalar(obj);
-        printf("\n");
-    }
-}
-
-void img_dump_format_specific(QDict *specific, int indent)
-{
-    QObject *data = qdict_get(specific, "data");
-
-    if (data) {
-        dump_qobject(indent, data);
-    }
-}
-
 static void dump_info_human(QDict *info)
 {
     const char *backing, *full;
     QDict *specific;
     QList *snapshots;
+    StrBuf sb = STRBUF_INIT;
     char *str;
     int64_t size = qdict_get_try_int(info, "virtual-size", 0);
 
@@ -349,8 +243,10 @@ static void dump_info_human(QDict *info)
     }
     specific = qdict_get_qdict(info, "format-specific");
     if (specific) {
-        printf("Format specific information:\n");
-        img_dump_format_specific(specific, 1);
+        strbuf_init(&sb);
+        qobject_human_format_specific(&sb, specific);
+        fputs(sb.buf, stdout);
+        strbuf_release(&sb);
     }
 }
 
@@ -397,8 +293,7 @@ static QList *collect_image_info_list(bool image_opts, const char *filename,
         seen[nb_seen++] = xstrdup(name);
 
         blk = img_open(image_opts, name, fmt,
-                       BDRV_O_NO_BACKING | BDRV_O_NO_IO, NULL, false, false,
-                       force_share);
+                       BDRV_O_NO_BACKING | BDRV_O_NO_IO, false, force_share);
         if (!blk) {
             goto fail;
         }
@@ -469,8 +364,9 @@ int img_info(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
-    const char *fmt = NULL, *output = NULL, *filename;
-    bool chain = false, image_opts = false, force_share = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename;
+    bool chain = false;
     QList *list;
     size_t i;
     int c;
@@ -478,46 +374,22 @@ int img_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:hU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
         case OPTION_BACKING_CHAIN:
             chain = true;
             break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[optind];
+    filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
 
-    list = collect_image_info_list(image_opts, filename, fmt, chain,
-                                   force_share);
+    list = collect_image_info_list(common.image_opts, filename, common.fmt,
+                                   chain, common.force_share);
     if (!list) {
         return 1;
     }

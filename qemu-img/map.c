@@ -150,66 +150,45 @@ int img_map(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
-    const char *fmt = NULL, *output = NULL, *filename;
-    bool image_opts = false, force_share = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename;
     int64_t start_offset = 0, max_length = -1, length;
     BlockBackend *blk;
     BlockDriverState *bs;
     MapEntry curr = { .length = 0 }, next;
     int c, ret = 0;
 
-    while ((c = getopt_long(argc, argv, ":f:hU", long_options,
+    /* -s and -l are the reference's undocumented short forms. */
+    while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OUTPUT:
-            output = optarg;
-            break;
+        case 's':
         case OPTION_START_OFFSET:
             start_offset = cvtnum("start offset", optarg);
             if (start_offset < 0) {
                 return 1;
             }
             break;
+        case 'l':
         case OPTION_MAX_LENGTH:
             max_length = cvtnum("max length", optarg);
             if (max_length < 0) {
                 return 1;
             }
             break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[optind];
+    filename = img_one_filename(argc, argv);
 
-    if (output && !parse_output_format(output, &ofmt)) {
+    if (!parse_output_format(common.output, &ofmt)) {
         return 1;
     }
 
-    blk = img_open(image_opts, filename, fmt, 0, NULL, false, false,
-                   force_share);
+    blk = img_open(common.image_opts, filename, common.fmt, 0, false,
+                   common.force_share);
     if (!blk) {
         return 1;
     }

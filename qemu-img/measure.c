@@ -51,8 +51,8 @@ int img_measure(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     OutputFormat ofmt = OFORMAT_HUMAN;
-    const char *fmt = NULL, *out_fmt = "raw", *filename = NULL;
-    bool image_opts = false, force_share = false;
+    ImgCommonOpts common = { 0 };
+    const char *out_fmt = "raw", *filename = NULL;
     ImgSnapshotParam snap = { NULL, NULL, false };
     char *options = NULL;
     int64_t img_size = -1;
@@ -78,9 +78,6 @@ int img_measure(int argc, char **argv)
         case 'h':
             help();
             break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'O':
             out_fmt = optarg;
             break;
@@ -94,15 +91,6 @@ int img_measure(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
         case OPTION_OUTPUT:
             if (!parse_output_format(optarg, &ofmt)) {
                 goto out;
@@ -114,6 +102,9 @@ int img_measure(int argc, char **argv)
                 goto out;
             }
             break;
+        default:
+            img_common_option(c, argv, &common);
+            break;
         }
     }
 
@@ -123,7 +114,7 @@ int img_measure(int argc, char **argv)
     } else if (argc - optind == 1) {
         filename = argv[optind];
     }
-    if (!filename && (image_opts || fmt || snap.given)) {
+    if (!filename && (common.image_opts || common.fmt || snap.given)) {
         error_report("--image-opts, -f, and -l require a filename argument.");
         goto out;
     }
@@ -137,8 +128,8 @@ int img_measure(int argc, char **argv)
     }
 
     if (filename) {
-        in_blk = img_open(image_opts, filename, fmt, 0, NULL, false, false,
-                          force_share);
+        in_blk = img_open(common.image_opts, filename, common.fmt, 0, false,
+                          common.force_share);
         if (!in_blk) {
             goto out;
         }

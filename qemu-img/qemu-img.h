@@ -77,7 +77,10 @@ void NORETURN unrecognized_option(const char *option);
 /* printf to stdout unless quiet. */
 void qprintf(bool quiet, const char *fmt, ...) PRINTF_FMT(2, 3);
 
-/* Parses "--output=human|json"; prints the reference's error on failure. */
+/*
+ * Parses "--output=human|json" (NULL: human); prints the reference's error
+ * on failure.
+ */
 bool parse_output_format(const char *arg, OutputFormat *ofmt);
 
 /*
@@ -92,30 +95,57 @@ bool accumulate_options(char **options, const char *optarg);
  */
 int print_block_option_help(const char *filename, const char *fmt);
 
-/* Handles "--object secret,id=...,data=...|file=..."; exits on error. */
-void img_object_add(const char *optarg);
+/*
+ * Handles "--object secret,id=...,data=...|file=..." (util/secret.h):
+ * prints the help asked for and exits 0, or reports an error and exits
+ * fail_code (1; compare's is 2, as the reference's).
+ */
+void img_object_add(const char *optarg, int fail_code);
+
+/*
+ * The options that mean the same in every command that takes them. A
+ * command lists those it takes in its getopt strings (':' first, so that
+ * a missing argument is told apart) and hands every option its own switch
+ * does not handle to img_common_option, which handles getopt's ':' and '?'
+ * (usage error, exit 1), -h (help, exit 0), -f, -q, -U, --object,
+ * --image-opts and --output (kept for parse_output_format, called where
+ * the reference checks it).
+ */
+typedef struct ImgCommonOpts {
+    const char *fmt;            /* -f: NULL probes */
+    const char *output;         /* --output: NULL if not given */
+    bool quiet;                 /* -q */
+    bool force_share;           /* -U */
+    bool image_opts;            /* --image-opts */
+} ImgCommonOpts;
+
+void img_common_option(int c, char **argv, ImgCommonOpts *opts);
+
+/* The one file name left after the options, or the usage error (exit 1). */
+const char *img_one_filename(int argc, char **argv);
 
 /*
  * Opens an image for a command, as the reference does: filename with fmt
  * (NULL: probe) or, with image_opts, filename is a "driver=...,file...="
- * string. flags are BDRV_O_*; cache is the -t/-T mode (NULL: default).
+ * string. flags are BDRV_O_*; writethrough turns the write cache off.
  * Reports errors ("Could not open '...': ...") itself; NULL on failure.
  */
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
-                       int flags, const char *cache, bool writethrough,
-                       bool quiet, bool force_share);
+                       int flags, bool writethrough, bool force_share);
 
 /*
- * The reference's warning (stderr) about an image whose format was probed
- * as raw and that is opened for writing; img_open prints it.
+ * Prints what an open noted (block.h's BlockOpenNotes: deprecation
+ * warnings, then the probed-raw warning) to stderr, as the reference does
+ * before any open error, and releases the notes. img_open calls it
+ * whether or not the open succeeded; so must any other opener.
+ */
+void img_print_open_notes(BlockOpenNotes *notes);
+
+/*
+ * The reference's probed-raw warning alone, for the places where it warns
+ * a second time (snapshot -a on a raw image).
  */
 void img_warn_probed_raw(const char *filename);
-
-/*
- * Looks up a secret given with --object secret,id=... (its bytes after
- * format=base64 decoding). False if there is none with that id.
- */
-bool img_secret_lookup(const char *id, const uint8_t **data, size_t *len);
 
 /*
  * Parses a size argument as qemu-img does ("Invalid <name> specified. ...");
@@ -150,7 +180,5 @@ bool img_load_snapshot(BlockBackend *blk, const ImgSnapshotParam *snap);
 QDict *img_collect_info(BlockDriverState *bs, Error **errp);
 void img_dump_snapshot_header(void);
 void img_dump_snapshot(const QEMUSnapshotInfo *sn);
-/* The "data" of a {"type", "data"} format-specific dict, nested by indent. */
-void img_dump_format_specific(QDict *specific, int indent);
 
 #endif

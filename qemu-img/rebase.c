@@ -91,11 +91,10 @@ int img_rebase(int argc, char **argv)
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *filename, *out_baseimg = NULL;
-    const char *out_basefmt = NULL;
+    ImgCommonOpts common = { 0 };
+    const char *filename, *out_baseimg = NULL, *out_basefmt = NULL;
     const char *cache = "writeback", *src_cache = "writeback";
-    bool image_opts = false, quiet = false, progress = false;
-    bool unsafe = false, force_share = false;
+    bool progress = false, unsafe = false;
     BlockBackend *blk = NULL, *old_blk = NULL, *new_blk = NULL;
     BlockDriverState *bs, *prefix = NULL;
     Error *err = NULL;
@@ -106,18 +105,6 @@ int img_rebase(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'F':
             out_basefmt = optarg;
             break;
@@ -136,30 +123,18 @@ int img_rebase(int argc, char **argv)
         case 'T':
             src_cache = optarg;
             break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (quiet) {
+    if (common.quiet) {
         progress = false;
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
+    filename = img_one_filename(argc, argv);
     if (!unsafe && !out_baseimg) {
         error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
     }
-    filename = argv[optind];
 
     qemu_progress_init(progress, 2.0);
     qemu_progress_print(0, 100);
@@ -178,8 +153,8 @@ int img_rebase(int argc, char **argv)
     src_flags |= BDRV_O_THREADS_AIO;
 
     /* -U is for the backing files read: this image is written. */
-    blk = img_open(image_opts, filename, fmt, flags, NULL,
-                   flags & BDRV_O_WRITETHROUGH, quiet, false);
+    blk = img_open(common.image_opts, filename, common.fmt, flags,
+                   flags & BDRV_O_WRITETHROUGH, false);
     if (!blk) {
         goto out;
     }
@@ -198,7 +173,8 @@ int img_rebase(int argc, char **argv)
             const char *name = old_name ? old_name : bdrv_get_filename(old);
 
             old_blk = open_backing(name, bdrv_get_backing_format(bs),
-                                   src_flags, force_share, "old", name);
+                                   src_flags, common.force_share, "old",
+                                   name);
             free(old_name);
             if (!old_blk) {
                 goto out;
@@ -220,7 +196,8 @@ int img_rebase(int argc, char **argv)
                 }
             } else {
                 new_blk = open_backing(path, out_basefmt, src_flags,
-                                       force_share, "new", out_baseimg);
+                                       common.force_share, "new",
+                                       out_baseimg);
             }
             free(path);
             if (!new_blk) {

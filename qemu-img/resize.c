@@ -32,8 +32,9 @@ int img_resize(int argc, char **argv)
         { "shrink", no_argument, NULL, OPTION_SHRINK },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *filename, *size;
-    bool image_opts = false, quiet = false, shrink = false;
+    ImgCommonOpts common = { 0 };
+    const char *filename, *size;
+    bool shrink = false;
     PreallocMode prealloc = PREALLOC_MODE_OFF;
     int64_t current_size, total_size;
     BlockBackend *blk = NULL;
@@ -54,27 +55,6 @@ int img_resize(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":f:hq", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
         case OPTION_PREALLOCATION: {
             int mode = prealloc_mode_parse(optarg);
 
@@ -87,6 +67,9 @@ int img_resize(int argc, char **argv)
         }
         case OPTION_SHRINK:
             shrink = true;
+            break;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
@@ -111,8 +94,8 @@ int img_resize(int argc, char **argv)
     n = qemu_opt_get_size(param, "size", 0);
     qemu_opts_del(param);
 
-    blk = img_open(image_opts, filename, fmt, BDRV_O_RDWR | BDRV_O_RESIZE,
-                   NULL, false, quiet, false);
+    blk = img_open(common.image_opts, filename, common.fmt,
+                   BDRV_O_RDWR | BDRV_O_RESIZE, false, false);
     if (!blk) {
         return 1;
     }
@@ -153,7 +136,7 @@ int img_resize(int argc, char **argv)
         error_report_err(err);
         goto out;
     }
-    qprintf(quiet, "Image resized.\n");
+    qprintf(common.quiet, "Image resized.\n");
     ret = 0;
 
 out:

@@ -69,7 +69,7 @@ int img_snapshot(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *filename, *snapshot_name = NULL;
-    bool image_opts = false, quiet = false, force_share = false;
+    ImgCommonOpts common = { 0 };
     int action = 0, flags = BDRV_O_RDWR, c, ret;
     BlockBackend *blk;
     BlockDriverState *bs;
@@ -79,15 +79,6 @@ int img_snapshot(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":la:c:d:hqU", long_options,
                             NULL)) != -1) {
         switch (c) {
-        case ':':
-            missing_argument(argv[optind - 1]);
-            break;
-        case '?':
-            unrecognized_option(argv[optind - 1]);
-            break;
-        case 'h':
-            help();
-            break;
         case 'l':
         case 'a':
         case 'c':
@@ -104,38 +95,29 @@ int img_snapshot(int argc, char **argv)
                 snapshot_name = optarg;
             }
             break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'U':
-            force_share = true;
-            break;
-        case OPTION_OBJECT:
-            img_object_add(optarg);
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
+        default:
+            img_common_option(c, argv, &common);
             break;
         }
     }
-    if (optind != argc - 1) {
-        error_exit("Expecting one image file name");
-    }
-    filename = argv[optind];
-    if (!action) {
-        /* No action lists, but (as in the reference) opens read-write. */
-        action = SNAPSHOT_LIST;
-    }
+    filename = img_one_filename(argc, argv);
 
-    blk = img_open(image_opts, filename, NULL, flags, NULL, false, quiet,
-                   force_share);
+    blk = img_open(common.image_opts, filename, NULL, flags, false,
+                   common.force_share);
     if (!blk) {
         return 1;
     }
     bs = blk_bs(blk);
 
+    /*
+     * No action: the reference opens the image read-write (so a lock or
+     * -U still fails) and then does nothing at all.
+     */
     ret = 0;
     switch (action) {
+    case 0:
+        break;
+
     case SNAPSHOT_LIST:
         dump_snapshots(bs);
         break;

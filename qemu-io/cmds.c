@@ -18,6 +18,8 @@
 #include "util/coroutine.h"
 #include "util/error.h"
 #include "util/qobject.h"
+#include "util/qobject-human.h"
+#include "util/strbuf.h"
 #include "block/block.h"
 #include "qemu-io.h"
 
@@ -264,10 +266,9 @@ static void sigraise_help(void)
 
 static int sigraise_f(BlockBackend *blk, int argc, char **argv)
 {
-    int64_t sig = cvtnum(argv[1]);
+    int64_t sig = cvtnum_arg(argv[1]);
 
     if (sig < 0) {
-        print_cvtnum_err(sig, argv[1]);
         return -EINVAL;
     }
     if (sig > NSIG) {
@@ -332,100 +333,6 @@ const CmdInfo length_cmd = {
     .oneline = "gets the length of the current file",
 };
 
-static void dump_qobject(int indent, QObject *obj);
-
-/* A key as the reference shows it to humans: '-' becomes ' '. */
-static void print_key(int indent, const char *key)
-{
-    const char *p;
-
-    printf("%*s", indent * 4, "");
-    for (p = key; *p; p++) {
-        putchar(*p == '-' ? ' ' : *p);
-    }
-}
-
-static void print_scalar(QObject *obj)
-{
-    QNum *num;
-    int64_t i;
-    uint64_t u;
-
-    switch (qobject_type(obj)) {
-    case QTYPE_QNUM:
-        num = qobject_to_qnum(obj);
-        if (qnum_get_try_int(num, &i)) {
-            printf("%" PRId64, i);
-        } else if (qnum_get_try_uint(num, &u)) {
-            printf("%" PRIu64, u);
-        } else {
-            printf("%f", qnum_get_double(num));
-        }
-        break;
-    case QTYPE_QSTRING:
-        printf("%s", qstring_get_str(qobject_to_qstring(obj)));
-        break;
-    case QTYPE_QBOOL:
-        printf("%s", qbool_get_bool(qobject_to_qbool(obj)) ? "true"
-                                                          : "false");
-        break;
-    case QTYPE_QNULL:
-        printf("null");
-        break;
-    default:
-        break;
-    }
-}
-
-static bool is_compound(QObject *obj)
-{
-    return qobject_type(obj) == QTYPE_QDICT ||
-           qobject_type(obj) == QTYPE_QLIST;
-}
-
-static void dump_qobject(int indent, QObject *obj)
-{
-    if (qobject_type(obj) == QTYPE_QDICT) {
-        QDict *dict = qobject_to_qdict(obj);
-        const QDictEntry *e;
-
-        for (e = qdict_first(dict); e; e = qdict_next(dict, e)) {
-            QObject *value = qdict_entry_value(e);
-
-            print_key(indent, qdict_entry_key(e));
-            if (is_compound(value)) {
-                printf(":\n");
-                dump_qobject(indent + 1, value);
-            } else {
-                printf(": ");
-                print_scalar(value);
-                printf("\n");
-            }
-        }
-    } else if (qobject_type(obj) == QTYPE_QLIST) {
-        QList *list = qobject_to_qlist(obj);
-        size_t i, n = qlist_size(list);
-
-        for (i = 0; i < n; i++) {
-            QObject *value = qlist_peek_nth(list, i);
-
-            printf("%*s[%zu]:", indent * 4, "", i);
-            if (is_compound(value)) {
-                printf("\n");
-                dump_qobject(indent + 1, value);
-            } else {
-                printf(" ");
-                print_scalar(value);
-                printf("\n");
-            }
-        }
-    } else {
-        printf("%*s", indent * 4, "");
-        print_scalar(obj);
-        printf("\n");
-    }
-}
-
 static int info_f(BlockBackend *blk, int argc, char **argv)
 {
     BlockDriverState *bs = blk_bs(blk);
@@ -459,12 +366,12 @@ static int info_f(BlockBackend *blk, int argc, char **argv)
         return -EIO;
     }
     if (spec) {
-        QObject *data = qdict_get(spec, "data");
+        StrBuf sb = STRBUF_INIT;
 
-        printf("Format specific information:\n");
-        if (data) {
-            dump_qobject(1, data);
-        }
+        strbuf_init(&sb);
+        qobject_human_format_specific(&sb, spec);
+        fputs(sb.buf, stdout);
+        strbuf_release(&sb);
         qobject_unref(QOBJECT(spec));
     }
     return 0;
@@ -520,9 +427,8 @@ static int truncate_f(BlockBackend *blk, int argc, char **argv)
         qemuio_command_usage(&truncate_cmd);
         return -EINVAL;
     }
-    offset = cvtnum(argv[optind]);
+    offset = cvtnum_arg(argv[optind]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
         return (int)offset;
     }
     /* Not exact: a format may round the size up (raw to sectors). */

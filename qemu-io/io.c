@@ -19,9 +19,6 @@
 #include "block/block.h"
 #include "qemu-io.h"
 
-/* The largest request the block layer takes: INT_MAX rounded to sectors. */
-#define IO_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
-
 /*
  * Read buffers are not filled: a request either fills all of them or
  * fails, and an untouched buffer costs nothing even when huge (a read far
@@ -176,9 +173,8 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
             break;
         case 'l':
             lflag = true;
-            pattern_count = cvtnum(optarg);
+            pattern_count = cvtnum_arg(optarg);
             if (pattern_count < 0) {
-                print_cvtnum_err(pattern_count, optarg);
                 return (int)pattern_count;
             }
             break;
@@ -197,9 +193,8 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
             break;
         case 's':
             sflag = true;
-            pattern_offset = cvtnum(optarg);
+            pattern_offset = cvtnum_arg(optarg);
             if (pattern_offset < 0) {
-                print_cvtnum_err(pattern_offset, optarg);
                 return (int)pattern_offset;
             }
             break;
@@ -216,21 +211,9 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return (int)offset;
-    }
-    optind++;
-    count = cvtnum(argv[optind]);
-    if (count < 0) {
-        print_cvtnum_err(count, argv[optind]);
-        return (int)count;
-    }
-    if (count > IO_MAX_BYTES) {
-        printf("length cannot exceed %" PRId64 ", given %s\n", IO_MAX_BYTES,
-               argv[optind]);
-        return -EINVAL;
+    ret = parse_off_len(&argv[optind], &offset, &count, "");
+    if (ret < 0) {
+        return ret;
     }
 
     if (!Pflag && (lflag || sflag)) {
@@ -350,14 +333,8 @@ static int readv_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return (int)offset;
-    }
-    optind++;
-
-    buf = create_iovec(blk, &qiov, &argv[optind], argc - optind, READ_FILL);
+    buf = parse_off_iovec(blk, &argv[optind], argc - optind - 1, READ_FILL,
+                          &offset, &qiov);
     if (!buf) {
         return -EINVAL;
     }
@@ -541,22 +518,11 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return (int)offset;
-    }
-    optind++;
-    count = cvtnum(argv[optind]);
-    if (count < 0) {
-        print_cvtnum_err(count, argv[optind]);
-        return (int)count;
-    }
     /* Only a fast zero write may be larger than one request can carry. */
-    if (count > IO_MAX_BYTES && !(flags & BDRV_REQ_NO_FALLBACK)) {
-        printf("length cannot exceed %" PRId64 " without -n, given %s\n",
-               IO_MAX_BYTES, argv[optind]);
-        return -EINVAL;
+    ret = parse_off_len(&argv[optind], &offset, &count,
+                        flags & BDRV_REQ_NO_FALLBACK ? NULL : " without -n");
+    if (ret < 0) {
+        return ret;
     }
     if ((bflag || cflag) && (!check_sector_aligned(offset, "offset") ||
                              !check_sector_aligned(count, "count"))) {
@@ -667,14 +633,8 @@ static int writev_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return (int)offset;
-    }
-    optind++;
-
-    buf = create_iovec(blk, &qiov, &argv[optind], argc - optind, pattern);
+    buf = parse_off_iovec(blk, &argv[optind], argc - optind - 1, pattern,
+                          &offset, &qiov);
     if (!buf) {
         return -EINVAL;
     }
@@ -750,21 +710,9 @@ static int discard_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        return (int)offset;
-    }
-    optind++;
-    count = cvtnum(argv[optind]);
-    if (count < 0) {
-        print_cvtnum_err(count, argv[optind]);
-        return (int)count;
-    }
-    if (count > IO_MAX_BYTES) {
-        printf("length cannot exceed %" PRId64 ", given %s\n", IO_MAX_BYTES,
-               argv[optind]);
-        return -EINVAL;
+    ret = parse_off_len(&argv[optind], &offset, &count, "");
+    if (ret < 0) {
+        return ret;
     }
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -929,15 +877,8 @@ static int aio_read_f(BlockBackend *blk, int argc, char **argv)
         goto fail;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        goto fail;
-    }
-    optind++;
-
-    aio->buf = create_iovec(blk, &aio->qiov, &argv[optind], argc - optind,
-                            READ_FILL);
+    aio->buf = parse_off_iovec(blk, &argv[optind], argc - optind - 1,
+                               READ_FILL, &offset, &aio->qiov);
     if (!aio->buf) {
         goto fail;
     }
@@ -1044,18 +985,9 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
         goto fail;
     }
 
-    offset = cvtnum(argv[optind]);
-    if (offset < 0) {
-        print_cvtnum_err(offset, argv[optind]);
-        goto fail;
-    }
-    optind++;
-
     if (zflag) {
         /* No length limit here: the block layer judges the request. */
-        count = cvtnum(argv[optind]);
-        if (count < 0) {
-            print_cvtnum_err(count, argv[optind]);
+        if (parse_off_len(&argv[optind], &offset, &count, NULL) < 0) {
             goto fail;
         }
         aio->req = (IoRequest) {
@@ -1063,8 +995,8 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
             .flags = flags,
         };
     } else {
-        aio->buf = create_iovec(blk, &aio->qiov, &argv[optind],
-                                argc - optind, pattern);
+        aio->buf = parse_off_iovec(blk, &argv[optind], argc - optind - 1,
+                                   pattern, &offset, &aio->qiov);
         if (!aio->buf) {
             goto fail;
         }

@@ -19,15 +19,13 @@ static int alloc_f(BlockBackend *blk, int argc, char **argv)
     char s[64];
     int ret;
 
-    start = offset = cvtnum(argv[1]);
+    start = offset = cvtnum_arg(argv[1]);
     if (offset < 0) {
-        print_cvtnum_err(offset, argv[1]);
         return (int)offset;
     }
     if (argc == 3) {
-        count = cvtnum(argv[2]);
+        count = cvtnum_arg(argv[2]);
         if (count < 0) {
-            print_cvtnum_err(count, argv[2]);
             return (int)count;
         }
     } else {

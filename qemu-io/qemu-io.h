@@ -82,12 +82,22 @@ extern bool qemuio_misalign;
 /*
  * Opens name (a file name, or with image_opts an option string; NULL when
  * opts hold the whole description) as the current image. opts (may be
- * NULL) is taken over. Prints the reference's error and returns -errno on
- * failure.
+ * NULL) is taken over. Prints what the open noted (deprecations, probed
+ * raw) and then the reference's error, and returns -errno on failure.
+ * cor (-C) asks for copy-on-read, which only images without a backing
+ * file can have here (where it changes nothing).
  */
 int qemuio_open_image(const char *name, QDict *opts, int flags,
                       bool writethrough, bool force_share, bool snapshot,
-                      bool image_opts);
+                      bool image_opts, bool cor);
+
+/*
+ * The options the command line and 'open' share: -d discard, -i aio, -k,
+ * -n and -t cache, applied to *flags and *writethrough. False with the
+ * reference's error printed for a bad arg.
+ */
+bool qemuio_open_flag(int c, const char *arg, int *flags,
+                      bool *writethrough);
 
 /* Closes the current image after waiting for its AIO requests. */
 void qemuio_close_image(void);
@@ -102,13 +112,34 @@ void qemuio_drain_aio(void);
 
 /* ---- helpers (util.c) ---------------------------------------------------- */
 
+/* The largest request the block layer takes: INT_MAX rounded to sectors. */
+#define IO_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
+
 /*
  * Parses a size or offset as the reference's commands do: qemu_strtosz
- * rules, at most INT64_MAX. Returns the value, -EINVAL or -ERANGE.
+ * rules, at most INT64_MAX. Returns the value, or -EINVAL / -ERANGE with
+ * the reference's "Parsing error: ..." printed on stdout.
  */
-int64_t cvtnum(const char *s);
-/* "Parsing error: ..." for a negative cvtnum result, on stdout. */
-void print_cvtnum_err(int64_t rc, const char *arg);
+int64_t cvtnum_arg(const char *arg);
+
+/*
+ * The "off len" words of an I/O command (argv[0], argv[1]) through
+ * cvtnum_arg. With limit (a note such as " without -n", or ""), a length
+ * above IO_MAX_BYTES is refused too: "length cannot exceed N<limit>, given
+ * LEN". Returns 0 or a negative errno, the reason printed.
+ */
+int parse_off_len(char **argv, int64_t *offset, int64_t *count,
+                  const char *limit);
+
+/*
+ * The "off len [len...]" words of a vectored command: the offset, then
+ * nr_iov lengths (argv + 1), each an element of qiov over one buffer
+ * filled with pattern (-1: left as allocated; -m honoured). Returns the
+ * buffer (free with qemu_io_free, destroy qiov), or NULL with the reason
+ * printed.
+ */
+void *parse_off_iovec(BlockBackend *blk, char **argv, int nr_iov,
+                      int pattern, int64_t *offset, QEMUIOVector *qiov);
 
 /*
  * Formats a byte count or rate for humans as the reference does ("4 KiB",
@@ -140,14 +171,6 @@ int parse_pattern(const char *arg);
  */
 void *qemu_io_alloc(BlockBackend *blk, size_t len, int pattern);
 void qemu_io_free(void *p);
-
-/*
- * Builds qiov from the length words of a readv/writev/aio command: one
- * buffer element per length, filled with pattern. Returns the buffer (free
- * with qemu_io_free, destroy qiov) or NULL after printing the reason.
- */
-void *create_iovec(BlockBackend *blk, QEMUIOVector *qiov, char **argv,
-                   int nr_iov, int pattern);
 
 /*
  * Runs entry(opaque) in a new coroutine and polls the loop until *done is

@@ -21,25 +21,19 @@
 
 /* ---- numbers ------------------------------------------------------------- */
 
-int64_t cvtnum(const char *s)
+int64_t cvtnum_arg(const char *arg)
 {
     uint64_t value;
     int err;
 
-    err = qemu_strtosz(s, NULL, &value);
-    if (err < 0) {
-        return err;
-    }
+    err = qemu_strtosz(arg, NULL, &value);
     /* Offsets and lengths are signed in the block layer. */
-    if (value > INT64_MAX) {
-        return -ERANGE;
+    if (err == 0 && value > INT64_MAX) {
+        err = -ERANGE;
     }
-    return value;
-}
-
-void print_cvtnum_err(int64_t rc, const char *arg)
-{
-    switch (rc) {
+    switch (err) {
+    case 0:
+        return value;
     case -EINVAL:
         printf("Parsing error: non-numeric argument,"
                " or extraneous/unrecognized suffix -- %s\n", arg);
@@ -51,6 +45,26 @@ void print_cvtnum_err(int64_t rc, const char *arg)
         printf("Parsing error: %s\n", arg);
         break;
     }
+    return err;
+}
+
+int parse_off_len(char **argv, int64_t *offset, int64_t *count,
+                  const char *limit)
+{
+    *offset = cvtnum_arg(argv[0]);
+    if (*offset < 0) {
+        return (int)*offset;
+    }
+    *count = cvtnum_arg(argv[1]);
+    if (*count < 0) {
+        return (int)*count;
+    }
+    if (limit && *count > IO_MAX_BYTES) {
+        printf("length cannot exceed %" PRId64 "%s, given %s\n",
+               IO_MAX_BYTES, limit, argv[1]);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int parse_pattern(const char *arg)
@@ -208,10 +222,11 @@ void qemu_io_free(void *p)
     qemu_vfree(p);
 }
 
-/* The largest request the block layer takes: INT_MAX rounded to sectors. */
-#define IO_MAX_BYTES ((int64_t)(INT_MAX & ~(BDRV_SECTOR_SIZE - 1)))
-
-void *create_iovec(BlockBackend *blk, QEMUIOVector *qiov, char **argv,
+/*
+ * Builds qiov from length words: one buffer element per length, filled
+ * with pattern. Returns the buffer or NULL after printing the reason.
+ */
+static void *create_iovec(BlockBackend *blk, QEMUIOVector *qiov, char **argv,
                    int nr_iov, int pattern)
 {
     int64_t *sizes = xnew(int64_t, nr_iov ? nr_iov : 1);
@@ -220,10 +235,9 @@ void *create_iovec(BlockBackend *blk, QEMUIOVector *qiov, char **argv,
     int i;
 
     for (i = 0; i < nr_iov; i++) {
-        int64_t len = cvtnum(argv[i]);
+        int64_t len = cvtnum_arg(argv[i]);
 
         if (len < 0) {
-            print_cvtnum_err(len, argv[i]);
             goto out;
         }
         if (len > IO_MAX_BYTES) {
@@ -250,6 +264,16 @@ void *create_iovec(BlockBackend *blk, QEMUIOVector *qiov, char **argv,
 out:
     free(sizes);
     return buf;
+}
+
+void *parse_off_iovec(BlockBackend *blk, char **argv, int nr_iov,
+                      int pattern, int64_t *offset, QEMUIOVector *qiov)
+{
+    *offset = cvtnum_arg(argv[0]);
+    if (*offset < 0) {
+        return NULL;
+    }
+    return create_iovec(blk, qiov, argv + 1, nr_iov, pattern);
 }
 
 /* ---- coroutines ---------------------------------------------------------- */

@@ -38,6 +38,15 @@
 #define BDRV_O_FORCE_SHARE    0x100000 /* -U: take no locks, share all */
 #define BDRV_O_WRITETHROUGH   0x200000 /* flush after every write */
 #define BDRV_O_RDWR_BACKING   0x400000 /* open the backing chain rw too */
+/*
+ * Let other users only read the image (and its backing chain) while it is
+ * open: nobody may write or resize it. 'convert' opens its sources so, as
+ * the reference does, which is what stops 'convert s.raw s.raw' (the
+ * target's create then fails on the "write" lock) and a convert from an
+ * image another process writes to ("Failed to get shared "write" lock").
+ * Ignored with BDRV_O_FORCE_SHARE.
+ */
+#define BDRV_O_NO_SHARE       0x800000
 
 #define BDRV_O_CACHE_MASK (BDRV_O_NOCACHE | BDRV_O_NO_FLUSH | \
                            BDRV_O_WRITETHROUGH)
@@ -100,6 +109,17 @@ QemuOptsList *bdrv_create_opts(BlockDriver *drv);
 /* The protocol driver that serves filename ("file" for plain paths). */
 BlockDriver *bdrv_find_protocol(const char *filename, bool allow_prefix,
                                 Error **errp);
+/*
+ * The create schema of an image of format drv at filename: drv's options,
+ * then those of filename's protocol (once if it is drv itself). Checks in
+ * the reference's order, with its errors: "Unknown protocol '...'",
+ * "Format driver '...' does not support image creation", "Protocol driver
+ * '...' does not support image creation". Free with qemu_opts_free.
+ */
+QemuOptsList *bdrv_create_opts_merged(BlockDriver *drv, const char *filename,
+                                      Error **errp);
+/* True if drv writes compressed data (convert -c). */
+bool bdrv_supports_compressed_writes(BlockDriver *drv);
 
 /* ---- creating images ----------------------------------------------------- */
 

@@ -185,6 +185,10 @@ struct BlockDriver {
     int coroutine_fn (*bdrv_co_create_opts)(const BlockDriver *drv,
                                             const char *filename,
                                             QemuOpts *opts, Error **errp);
+    /* Protocols: removes what a failed create left (NULL: cannot). */
+    int coroutine_fn (*bdrv_co_delete_file)(const BlockDriver *drv,
+                                            const char *filename,
+                                            Error **errp);
     /* Options 'amend' accepts (NULL: create_opts). */
     QemuOptsList *amend_opts;
     int (*bdrv_amend_options)(BlockDriverState *bs, QemuOpts *opts,
@@ -271,6 +275,13 @@ struct BlockDriver {
                                Error **errp);
     void (*bdrv_reopen_commit)(BlockDriverState *bs);
     void (*bdrv_reopen_abort)(BlockDriverState *bs);
+    /*
+     * After a reopen to read-write is complete (the node, its children and
+     * its bitmaps writable): a format marks on disk what it may now change
+     * (qcow2 marks its bitmaps in use). Cannot fail the reopen; the driver
+     * reports a problem itself. NULL: nothing to do.
+     */
+    void (*bdrv_reopen_commit_post)(BlockDriverState *bs);
 
     /*
      * ---- persistent dirty bitmaps (include/block/dirty-bitmap.h) ----
@@ -312,10 +323,11 @@ struct BlockDriver {
 };
 
 /*
- * The core's permission policy: a format takes CONSISTENT_READ on its
- * storage children, plus WRITE and RESIZE when writable, and shares neither
- * WRITE nor RESIZE (unless force-share); a backing child is read and shares
- * everything.
+ * The core's permission policy (the reference's lock bytes): a format takes
+ * CONSISTENT_READ on its storage children (none when opened with
+ * BDRV_O_NO_IO), plus WRITE and RESIZE when writable, and shares neither
+ * WRITE nor RESIZE; a backing child is read. Either shares no more than
+ * the node's own users do (parent_shared); force-share shares everything.
  */
 void bdrv_default_child_perm(BlockDriverState *bs, BdrvChildRole role,
                              uint64_t parent_perm, uint64_t parent_shared,
@@ -441,8 +453,23 @@ int bdrv_truncate(BdrvChild *child, int64_t offset, bool exact,
  */
 void bdrv_run_co(CoroutineEntry *entry, void *opaque, bool *done);
 
-/* Creates a file with the protocol driver for filename, as formats do. */
+/*
+ * Creates a file with the protocol driver for filename, as formats do. The
+ * file driver takes the lock bytes of a writer that resizes (and does not
+ * share resizing) before it changes anything, and fails as an open would
+ * if another user holds conflicting ones ("Failed to get \"write\" lock"),
+ * leaving an existing file untouched; it lets go of them when done.
+ */
 int bdrv_co_create_file(const char *filename, QemuOpts *opts, Error **errp);
+
+/*
+ * Deletes filename with its protocol driver: what a format does when its
+ * create fails after the protocol file was made (the reference's qcow2
+ * then removes the file, even one that existed before; raw leaves it).
+ * Only regular files ("'%s' is not a regular file", -EPERM); -ENOTSUP if
+ * the protocol cannot delete.
+ */
+int coroutine_fn bdrv_co_delete_file(const char *filename, Error **errp);
 
 /* The cluster size from bdrv_get_info, or 0 if the format has none. */
 int bdrv_get_cluster_size(BlockDriverState *bs);

@@ -85,3 +85,10 @@ img compare -T bogus a.raw a.raw
 img compare --image-opts -f raw driver=raw,file.filename=a.raw a.raw
 echo "== --object"
 img compare --object secret,id=s0,data=x a.raw a.raw
+# A bad --object is an open error here (exit 2), unlike in other commands.
+img compare --object secret a.raw a.raw
+img compare --object bogus,id=x a.raw a.raw
+img compare --object secret,id=s0,data=!,format=base64 a.raw a.raw
+img compare --object secret,help a.raw a.raw
+echo "== -p: the bar's line ends even when -T is bad"
+img compare -p -T bogus a.raw a.raw | cat -A

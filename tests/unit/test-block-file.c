@@ -12,6 +12,7 @@
 #include "lib/test-block.h"
 #include "util/aio.h"
 #include "util/bswap.h"
+#include "util/cutils.h"
 #include "util/strbuf.h"
 
 static char tmpdir[] = "/tmp/test-block-file-XXXXXX";
@@ -530,6 +531,335 @@ START_TEST(test_lock_conflict)
 }
 END_TEST
 
+/* ---- create-time locking ----------------------------------------------- */
+
+/* Fills path with size bytes of a pattern; returns nothing, asserts. */
+static void write_pattern(const char *file, size_t size, uint8_t seed)
+{
+    uint8_t *buf = malloc(size);
+    size_t i;
+    int fd;
+
+    ck_assert_ptr_nonnull(buf);
+    for (i = 0; i < size; i++) {
+        buf[i] = (uint8_t)(seed + i * 7 + (i >> 9));
+    }
+    fd = open(file, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, buf, size), (ssize_t)size);
+    close(fd);
+    free(buf);
+}
+
+/* True if file holds exactly the pattern write_pattern wrote. */
+static bool has_pattern(const char *file, size_t size, uint8_t seed)
+{
+    uint8_t *buf = malloc(size + 1);
+    bool ok = true;
+    ssize_t n;
+    size_t i;
+    int fd;
+
+    ck_assert_ptr_nonnull(buf);
+    fd = open(file, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, size + 1);
+    close(fd);
+    if (n != (ssize_t)size) {
+        ok = false;
+    }
+    for (i = 0; ok && i < size; i++) {
+        ok = buf[i] == (uint8_t)(seed + i * 7 + (i >> 9));
+    }
+    free(buf);
+    return ok;
+}
+
+static int64_t file_size(const char *file)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(file, &st), 0);
+    return st.st_size;
+}
+
+/* bdrv_img_create of a raw image over path; the error in *errp. */
+static int try_create_raw(uint64_t size, Error **errp)
+{
+    BdrvImgCreateParams p = {
+        .filename = path, .fmt = "raw", .img_size = size,
+    };
+    StrBuf sb = STRBUF_INIT;
+    int ret;
+
+    ret = bdrv_img_create(&p, &sb, errp);
+    strbuf_release(&sb);
+    return ret;
+}
+
+static void assert_lock_error(Error *err, const char *msg)
+{
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(error_get_pretty(err), msg);
+    ck_assert_ptr_nonnull(error_get_hint(err));
+    ck_assert_ptr_nonnull(strstr(error_get_hint(err),
+                                 "Is another process using the image ["));
+}
+
+/*
+ * The data-loss case 'convert s.raw s.raw': the source is open without
+ * sharing writes, so creating the target over it must fail on the "write"
+ * lock before anything is truncated.
+ */
+START_TEST(test_create_over_no_share_source)
+{
+    BlockBackend *src;
+    Error *err = NULL;
+
+    write_pattern(path, 1 * MiB, 1);
+    src = blk_new_open(path, "raw", NULL, BDRV_O_NO_SHARE, &err);
+    ck_assert_msg(src, "%s", err ? error_get_pretty(err) : "");
+    ck_assert_uint_eq(held_lock_bytes(),
+                      LOCK_BIT(100) | LOCK_BIT(201) | LOCK_BIT(203));
+
+    ck_assert_int_lt(try_create_raw(4 * MiB, &err), 0);
+    assert_lock_error(err, "Failed to get \"write\" lock");
+    error_free(err);
+    err = NULL;
+    ck_assert(has_pattern(path, 1 * MiB, 1));
+    /* The failed create let go of its lock bytes: the source's remain. */
+    ck_assert_uint_eq(held_lock_bytes(),
+                      LOCK_BIT(100) | LOCK_BIT(201) | LOCK_BIT(203));
+    blk_unref(src);
+    ck_assert_uint_eq(held_lock_bytes(), 0);
+
+    /* Nobody holds it now: create goes ahead and empties it. */
+    ck_assert_int_eq(try_create_raw(4 * MiB, &err), 0);
+    ck_assert(!has_pattern(path, 1 * MiB, 1));
+    ck_assert_int_eq(file_size(path), 4 * MiB);
+}
+END_TEST
+
+/* A qcow2-like writer (testfmt: no shared write on its file) is safe too. */
+START_TEST(test_create_over_format_writer)
+{
+    BlockBackend *a;
+    Error *err = NULL;
+    uint8_t hdr[4096] = "TESTFMT";
+    int fd;
+
+    stbe64(hdr + 8, 64 * KiB);
+    fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+    close(fd);
+
+    a = blk_new_open(path, "testfmt", NULL, 0, &err);
+    ck_assert_msg(a, "%s", err ? error_get_pretty(err) : "");
+    ck_assert_int_lt(try_create_raw(1 * MiB, &err), 0);
+    assert_lock_error(err, "Failed to get \"write\" lock");
+    error_free(err);
+    err = NULL;
+    ck_assert_int_eq(file_size(path), 4096);
+    blk_unref(a);
+}
+END_TEST
+
+/*
+ * Raw users share everything, so a create over a raw image another user
+ * reads or writes goes ahead, as in the reference (qemu-io on a raw image
+ * does not stop 'qemu-img create'). A user that may resize it stops the
+ * create, which does not share resizing.
+ */
+START_TEST(test_create_over_raw_users)
+{
+    BlockBackend *a;
+    Error *err = NULL;
+
+    write_pattern(path, 1 * MiB, 2);
+    a = blk_new_open(path, "raw", NULL, BDRV_O_RDWR, &err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(try_create_raw(1 * MiB, &err), 0);
+    ck_assert(!has_pattern(path, 1 * MiB, 2));
+    blk_unref(a);
+
+    write_pattern(path, 1 * MiB, 3);
+    a = blk_new_open(path, "raw", NULL, BDRV_O_RDWR | BDRV_O_RESIZE, &err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(held_lock_bytes(),
+                      LOCK_BIT(100) | LOCK_BIT(101) | LOCK_BIT(103));
+    ck_assert_int_lt(try_create_raw(2 * MiB, &err), 0);
+    assert_lock_error(err, "Failed to get shared \"resize\" lock");
+    error_free(err);
+    ck_assert(has_pattern(path, 1 * MiB, 3));
+    blk_unref(a);
+}
+END_TEST
+
+/*
+ * BDRV_O_NO_SHARE: a writer keeps the user out ("Failed to get shared
+ * "write" lock", as the reference's convert from an image in use), and the
+ * user keeps writers out; -U (force-share) lifts it.
+ */
+START_TEST(test_no_share_open)
+{
+    BlockBackend *a;
+    BlockBackend *b;
+    Error *err = NULL;
+
+    write_pattern(path, 64 * KiB, 4);
+    a = blk_new_open(path, "raw", NULL, BDRV_O_RDWR, &err);
+    ck_assert_ptr_nonnull(a);
+    b = blk_new_open(path, "raw", NULL, BDRV_O_NO_SHARE, &err);
+    ck_assert_ptr_null(b);
+    assert_lock_error(err, "Failed to get shared \"write\" lock");
+    error_free(err);
+    err = NULL;
+    /* The failed open left the writer's bytes alone and took none. */
+    ck_assert_uint_eq(held_lock_bytes(), LOCK_BIT(100) | LOCK_BIT(101));
+    b = blk_new_open(path, "raw", NULL,
+                     BDRV_O_NO_SHARE | BDRV_O_FORCE_SHARE, &err);
+    ck_assert_msg(b, "%s", err ? error_get_pretty(err) : "");
+    blk_unref(b);
+    blk_unref(a);
+
+    a = blk_new_open(path, "raw", NULL, BDRV_O_NO_SHARE, &err);
+    ck_assert_ptr_nonnull(a);
+    b = blk_new_open(path, "raw", NULL, BDRV_O_RDWR, &err);
+    ck_assert_ptr_null(b);
+    assert_lock_error(err, "Failed to get \"write\" lock");
+    error_free(err);
+    err = NULL;
+    /* Readers are welcome. */
+    b = blk_new_open(path, "raw", NULL, 0, &err);
+    ck_assert_ptr_nonnull(b);
+    blk_unref(b);
+    blk_unref(a);
+    ck_assert(has_pattern(path, 64 * KiB, 4));
+}
+END_TEST
+
+/* The backing chain of a no-share user is kept stable too. */
+START_TEST(test_no_share_backing_chain)
+{
+    char top[PATH_MAX];
+    uint8_t hdr[4096] = "TESTFMT";
+    BlockBackend *a;
+    BlockBackend *b;
+    Error *err = NULL;
+    int fd;
+
+    write_pattern(path, 64 * KiB, 5);
+    snprintf(top, sizeof(top), "%s/top.tfmt", tmpdir);
+    stbe64(hdr + 8, 64 * KiB);
+    pstrcpy((char *)hdr + 16, 256, path);
+    pstrcpy((char *)hdr + 272, 16, "raw");
+    fd = open(top, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+    close(fd);
+
+    /* An ordinary reader shares the backing file with writers... */
+    a = blk_new_open(top, "testfmt", NULL, 0, &err);
+    ck_assert_msg(a, "%s", err ? error_get_pretty(err) : "");
+    ck_assert_uint_eq(held_lock_bytes(), LOCK_BIT(100));
+    blk_unref(a);
+
+    /* ...a no-share one does not. */
+    a = blk_new_open(top, "testfmt", NULL, BDRV_O_NO_SHARE, &err);
+    ck_assert_msg(a, "%s", err ? error_get_pretty(err) : "");
+    ck_assert_uint_eq(held_lock_bytes(),
+                      LOCK_BIT(100) | LOCK_BIT(201) | LOCK_BIT(203));
+    b = blk_new_open(path, "raw", NULL, BDRV_O_RDWR, &err);
+    ck_assert_ptr_null(b);
+    assert_lock_error(err, "Failed to get \"write\" lock");
+    error_free(err);
+    err = NULL;
+    ck_assert_int_lt(try_create_raw(64 * KiB, &err), 0);
+    assert_lock_error(err, "Failed to get \"write\" lock");
+    error_free(err);
+    blk_unref(a);
+    ck_assert(has_pattern(path, 64 * KiB, 5));
+    unlink(top);
+}
+END_TEST
+
+/* 'info' (BDRV_O_NO_IO) reads no data: no read lock on a format's file. */
+START_TEST(test_no_io_format_locks)
+{
+    uint8_t hdr[4096] = "TESTFMT";
+    BlockBackend *a;
+    Error *err = NULL;
+    int fd;
+
+    stbe64(hdr + 8, 64 * KiB);
+    fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
+    close(fd);
+    a = blk_new_open(path, "testfmt", NULL, BDRV_O_NO_IO, &err);
+    ck_assert_msg(a, "%s", err ? error_get_pretty(err) : "");
+    ck_assert_uint_eq(held_lock_bytes(), LOCK_BIT(201) | LOCK_BIT(203));
+    blk_unref(a);
+}
+END_TEST
+
+typedef struct DeleteCo {
+    const char *filename;
+    Error *err;
+    int ret;
+    bool done;
+} DeleteCo;
+
+static void coroutine_fn delete_co_entry(void *opaque)
+{
+    DeleteCo *d = opaque;
+
+    d->ret = bdrv_co_delete_file(d->filename, &d->err);
+    d->done = true;
+}
+
+static int delete_file(const char *filename, Error **errp)
+{
+    DeleteCo d = { .filename = filename };
+
+    bdrv_run_co(delete_co_entry, &d, &d.done);
+    error_propagate(errp, d.err);
+    return d.ret;
+}
+
+/* What a format whose create failed uses to remove the file it made. */
+START_TEST(test_delete_file)
+{
+    char sub[PATH_MAX];
+    char prefixed[PATH_MAX + 8];
+    Error *err = NULL;
+
+    create_raw(NULL, 64 * KiB);
+    ck_assert_int_eq(delete_file(path, &err), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    create_raw(NULL, 64 * KiB);
+    snprintf(prefixed, sizeof(prefixed), "file:%s", path);
+    ck_assert_int_eq(delete_file(prefixed, &err), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    ck_assert_int_eq(delete_file(path, &err), -ENOENT);
+    error_free(err);
+    err = NULL;
+
+    /* Never a directory (or a device). */
+    snprintf(sub, sizeof(sub), "%s/dir", tmpdir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    ck_assert_int_eq(delete_file(sub, &err), -EPERM);
+    ck_assert_ptr_nonnull(strstr(error_get_pretty(err),
+                                 "is not a regular file"));
+    error_free(err);
+    ck_assert_int_eq(access(sub, F_OK), 0);
+    rmdir(sub);
+}
+END_TEST
+
 static Suite *block_file_suite(void)
 {
     Suite *s = suite_create("block-file");
@@ -556,6 +886,17 @@ static Suite *block_file_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_lock_bytes);
     tcase_add_test(tc, test_lock_conflict);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("create-locking");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_create_over_no_share_source);
+    tcase_add_test(tc, test_create_over_format_writer);
+    tcase_add_test(tc, test_create_over_raw_users);
+    tcase_add_test(tc, test_no_share_open);
+    tcase_add_test(tc, test_no_share_backing_chain);
+    tcase_add_test(tc, test_no_io_format_locks);
+    tcase_add_test(tc, test_delete_file);
     suite_add_tcase(s, tc);
     return s;
 }
