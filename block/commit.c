@@ -69,6 +69,62 @@ static void commit_fail(CommitState *s, int ret, const char *what,
 }
 
 /*
+ * Whether [offset, offset + bytes) is defined above base: 1, with *zero
+ * set when it is defined as zeroes, 0 if not, -errno. *pnum bytes from
+ * offset share the answer. Only the images' metadata is asked (no
+ * want_zero): probing the files for holes costs system calls per extent
+ * and changes nothing of what is copied. A layer shorter than offset
+ * defines nothing there, as bdrv_is_allocated_above says.
+ */
+static int coroutine_fn commit_co_status(BlockDriverState *top,
+                                         BlockDriverState *base,
+                                         int64_t offset, int64_t bytes,
+                                         int64_t *pnum, bool *zero)
+{
+    BlockDriverState *p, *file;
+    int64_t n = bytes;
+
+    *zero = false;
+    for (p = top; p && p != base; p = bdrv_backing_node(p)) {
+        int64_t len = bdrv_co_getlength(p), pn = 0, map = 0;
+        int ret;
+
+        if (len < 0) {
+            return (int)len;
+        }
+        if (offset >= len) {
+            continue;
+        }
+        if (!p->drv) {
+            return -ENOMEDIUM;
+        }
+        if (!p->drv->bdrv_co_block_status) {
+            *pnum = MIN(n, len - offset);
+            return 1;
+        }
+        bdrv_inc_in_flight(p);
+        ret = p->drv->bdrv_co_block_status(p, false, offset,
+                                           MIN(n, len - offset), &pn, &map,
+                                           &file);
+        bdrv_dec_in_flight(p);
+        if (ret < 0) {
+            return ret;
+        }
+        if (pn <= 0) {
+            return -EIO;
+        }
+        n = MIN(n, pn);
+        if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO | BDRV_BLOCK_RAW)) {
+            *zero = (ret & BDRV_BLOCK_ZERO) && !(ret & BDRV_BLOCK_DATA);
+            *pnum = n;
+            return 1;
+        }
+    }
+    *pnum = n;
+    return 0;
+}
+
+/*
  * Finds the windows holding data defined above the base and counts its
  * bytes (the progress bar's total, as the reference counts only what it
  * copies).
@@ -77,11 +133,12 @@ static void coroutine_fn commit_co_scan(void *opaque)
 {
     CommitState *s = opaque;
     int64_t offset = 0, n, cap = 0, last = -1;
+    bool zero;
     int ret;
 
     while (offset < s->len) {
-        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
-                                      s->len - offset, &n);
+        ret = commit_co_status(s->top, s->base, offset, s->len - offset, &n,
+                               &zero);
         if (ret < 0) {
             commit_fail(s, ret, "Could not read image metadata", NULL);
             break;
@@ -141,19 +198,16 @@ static int coroutine_fn commit_co_range(CommitState *s, int64_t offset,
     int ret;
 
     while (offset < end) {
+        bool zero;
         int status;
 
-        status = bdrv_co_block_status_above(s->top, s->base, offset,
-                                            end - offset, &n, NULL, NULL,
-                                            NULL);
+        status = commit_co_status(s->top, s->base, offset, end - offset, &n,
+                                  &zero);
         if (status < 0) {
             commit_fail(s, status, "Could not read image metadata", NULL);
             return status;
         }
-        if (n <= 0) {
-            n = end - offset;
-        }
-        if ((status & BDRV_BLOCK_ZERO) && (status & BDRV_BLOCK_ALLOCATED)) {
+        if (status && zero) {
             ret = blk_co_pwrite_zeroes(s->base_blk, offset, n,
                                        BDRV_REQ_MAY_UNMAP);
         } else {
@@ -187,13 +241,14 @@ static int coroutine_fn commit_co_window(CommitState *s, int64_t start,
                                          int64_t end, uint8_t *buf)
 {
     int64_t offset = start, n, done_to = start;
+    bool zero;
     int ret;
 
     while (offset < end) {
         int64_t from, to;
 
-        ret = bdrv_is_allocated_above(s->top, s->base, false, offset,
-                                      end - offset, &n);
+        ret = commit_co_status(s->top, s->base, offset, end - offset, &n,
+                               &zero);
         if (ret < 0) {
             commit_fail(s, ret, "Could not read image metadata", NULL);
             return ret;
