@@ -96,6 +96,75 @@ static void rebase_add(RebaseState *s, int64_t start, int64_t end,
 }
 
 /*
+ * Status of [offset, offset + bytes) through bs's chain down to (not
+ * into) base, like bdrv_co_block_status_above (ALLOCATED if a layer
+ * defines it, ZERO when it surely reads zeroes) but from the formats'
+ * metadata alone: probing the files for holes (want_zero) costs system
+ * calls per extent and only saves reading the rare data cluster that is
+ * a hole. Raw layers still ask their file, once per extent.
+ */
+static int coroutine_fn rebase_co_status(BlockDriverState *bs,
+                                         BlockDriverState *base,
+                                         int64_t offset, int64_t bytes,
+                                         int64_t *pnum)
+{
+    BlockDriverState *p, *file;
+    int64_t n = bytes;
+
+    for (p = bs; p && p != base; p = bdrv_backing_node(p)) {
+        int64_t len = bdrv_co_getlength(p), pn = 0, map = 0;
+        int ret;
+
+        if (len < 0) {
+            return (int)len;
+        }
+        if (offset >= len) {
+            /* Past the end of a shorter layer: zeroes, defined there. */
+            *pnum = n;
+            return BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
+        }
+        n = MIN(n, len - offset);
+        if (!p->drv) {
+            return -ENOMEDIUM;
+        }
+        if (!p->drv->bdrv_co_block_status) {
+            *pnum = n;
+            return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED;
+        }
+        bdrv_inc_in_flight(p);
+        ret = p->drv->bdrv_co_block_status(p, false, offset, n, &pn, &map,
+                                           &file);
+        bdrv_dec_in_flight(p);
+        if (ret >= 0 && (ret & BDRV_BLOCK_RAW)) {
+            ret = bdrv_co_block_status(p, offset, n, &pn, NULL, NULL);
+            if (ret >= 0) {
+                ret = (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) |
+                      BDRV_BLOCK_ALLOCATED;
+            }
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        if (pn <= 0) {
+            return -EIO;
+        }
+        n = MIN(n, pn);
+        if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
+            *pnum = n;
+            return (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) |
+                   BDRV_BLOCK_ALLOCATED;
+        }
+        if (!p->drv->supports_backing || !bdrv_backing_node(p)) {
+            /* Nothing below: unallocated reads as zeroes. */
+            *pnum = n;
+            return BDRV_BLOCK_ZERO;
+        }
+    }
+    *pnum = n;
+    return 0;
+}
+
+/*
  * The ranges to compare, walked as the reference walks them (chunks of
  * REBASE_CHUNK cut short where the image's allocation changes), so that
  * the progress bar takes the same steps.
@@ -109,7 +178,10 @@ static void coroutine_fn rebase_co_scan(void *opaque)
 
     while (offset < s->size) {
         n = MIN(REBASE_CHUNK, s->size - offset);
-        ret = bdrv_is_allocated(s->bs, offset, n, &n);
+        ret = rebase_co_status(s->bs, backing, offset, n, &n);
+        if (ret >= 0) {
+            ret = !!(ret & BDRV_BLOCK_ALLOCATED);
+        }
         if (ret < 0) {
             rebase_fail(s, ret, "error while reading image metadata: %s",
                         strerror(-ret));
@@ -123,8 +195,7 @@ static void coroutine_fn rebase_co_scan(void *opaque)
              * Below the new backing file both read the same. The status
              * walk narrows the range layer by layer, as the reference's.
              */
-            ret = bdrv_co_block_status_above(backing, s->prefix, offset, n,
-                                             &n, NULL, NULL, NULL);
+            ret = rebase_co_status(backing, s->prefix, offset, n, &n);
             if (ret < 0) {
                 rebase_fail(s, ret, "error while reading image metadata: %s",
                             strerror(-ret));
@@ -158,9 +229,8 @@ static int coroutine_fn rebase_co_zero(BlockBackend *blk, int64_t size,
         *pnum = bytes;
         return 1;
     }
-    ret = bdrv_co_block_status_above(blk_bs(blk), NULL, offset,
-                                     MIN(bytes, size - offset), pnum, NULL,
-                                     NULL, NULL);
+    ret = rebase_co_status(blk_bs(blk), NULL, offset,
+                           MIN(bytes, size - offset), pnum);
     if (ret < 0) {
         return ret;
     }
