@@ -11,7 +11,8 @@
  *  2. Work is handed out in windows aligned to the base's cluster size (and
  *     the top's), so that no two coroutines write into the same cluster of
  *     the base: no allocation races, no copy-on-write of half-copied data.
- *  3. The base grows (if smaller than the top) before any data is copied.
+ *  3. The base grows (if smaller than the top) before any data is copied,
+ *     and its grown area is zeroed when its own backing file would show.
  */
 #include "config-host.h"
 
@@ -73,8 +74,8 @@ static void commit_fail(CommitState *s, int ret, const char *what,
  * set when it is defined as zeroes, 0 if not, -errno. *pnum bytes from
  * offset share the answer. Only the images' metadata is asked (no
  * want_zero): probing the files for holes costs system calls per extent
- * and changes nothing of what is copied. A layer shorter than offset
- * defines nothing there, as bdrv_is_allocated_above says.
+ * and changes nothing of what is copied. Past the end of a layer shorter
+ * than the top, that layer defines zeroes, which the reference commits.
  */
 static int coroutine_fn commit_co_status(BlockDriverState *top,
                                          BlockDriverState *base,
@@ -93,7 +94,10 @@ static int coroutine_fn commit_co_status(BlockDriverState *top,
             return (int)len;
         }
         if (offset >= len) {
-            continue;
+            /* What the layers above do not define reads as zeroes. */
+            *zero = true;
+            *pnum = n;
+            return 1;
         }
         if (!p->drv) {
             return -ENOMEDIUM;
@@ -313,6 +317,7 @@ int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
         .opaque = opaque,
     };
     AioContext *ctx = qemu_get_aio_context();
+    BlockDriverState *backing;
     int64_t base_len;
     int cs, i, ret;
 
@@ -336,6 +341,20 @@ int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
                           "and resize of base image failed: ",
                           bdrv_get_filename(s.top), bdrv_get_filename(base));
             return ret;
+        }
+        /*
+         * A backing file of the base longer than its old end would show
+         * through the grown area: it reads as zeroes, as the reference
+         * makes it.
+         */
+        backing = bdrv_backing_node(base);
+        if (backing && bdrv_getlength(backing) > base_len) {
+            ret = blk_pwrite_zeroes(base_blk, base_len, s.len - base_len, 0);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Could not write to '%s'",
+                                 bdrv_get_filename(base));
+                return ret;
+            }
         }
     }
 
