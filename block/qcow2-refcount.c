@@ -144,6 +144,7 @@ void qcow2_refcount_close(BlockDriverState *bs)
 
     qemu_vfree(s->refcount_table);
     s->refcount_table = NULL;
+    qcow2_drop_queued_discards(bs);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -213,6 +214,7 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
  * it starts over, since its range may have moved (the reference does so,
  * and its layout follows from it).
  */
+static void unqueue_discard(BDRVQcow2State *s, uint64_t start, uint64_t end);
 static int coroutine_fn alloc_refcount_block(BlockDriverState *bs,
                                              int64_t cluster_index,
                                              void **refcount_block)
@@ -457,6 +459,7 @@ int64_t coroutine_fn qcow2_refcount_area(BlockDriverState *bs,
     }
     table_offset = start_offset + new_blocks * s->cluster_size;
     meta_end_cluster = start_cluster + new_blocks + table_clusters;
+    unqueue_discard(s, start_offset, meta_end_cluster << s->cluster_bits);
 
     /* Refcount 1 for every cluster of the area, in whichever block. */
     for (i = area_index; i < total_refblock_count; i++) {
@@ -548,19 +551,127 @@ out:
 /* ---- refcount updates ---------------------------------------------- */
 
 /*
- * Tells the file that freed clusters hold nothing (when the open options
- * pass this kind of discard through). Done at once, under s->lock, so that
- * the clusters cannot be reused and written before.
+ * Freed clusters are discarded in the file (when the open options pass this
+ * kind of discard through) only once the L2 entries and tables that stopped
+ * pointing at them are written: a crash between a discard and that write
+ * would leave on-disk entries pointing at holes, and the guest data they
+ * still describe would read as zeroes. So frees queue their ranges here,
+ * merged with their neighbours, and qcow2_write_caches issues them after
+ * writing both caches. A queued cluster that is allocated again leaves the
+ * queue before it can be written. Dropping a queued range is always safe:
+ * the file just keeps the old bytes.
  */
-static void coroutine_fn discard_freed(BlockDriverState *bs,
-                                       Qcow2DiscardType type, int64_t start,
-                                       int64_t end)
+#define QCOW2_MAX_QUEUED_DISCARDS 4096
+
+static void queue_discard(BDRVQcow2State *s, uint64_t start, uint64_t end)
+{
+    Qcow2DiscardRange *d;
+    size_t i;
+
+    for (i = 0; i < s->nb_discards; i++) {
+        d = &s->discards[i];
+        if (d->start <= end && start <= d->end) {
+            d->start = MIN(d->start, start);
+            d->end = MAX(d->end, end);
+            return;
+        }
+    }
+    if (s->nb_discards == s->discards_alloc) {
+        size_t n = s->discards_alloc ? s->discards_alloc * 2 : 16;
+
+        if (n > QCOW2_MAX_QUEUED_DISCARDS) {
+            return;
+        }
+        d = realloc(s->discards, n * sizeof(*d));
+        if (!d) {
+            return;
+        }
+        s->discards = d;
+        s->discards_alloc = n;
+    }
+    s->discards[s->nb_discards].start = start;
+    s->discards[s->nb_discards].end = end;
+    s->nb_discards++;
+}
+
+/* [start, end) is in use again: none of it may be discarded later. */
+static void unqueue_discard(BDRVQcow2State *s, uint64_t start, uint64_t end)
+{
+    size_t i = 0;
+
+    while (i < s->nb_discards) {
+        Qcow2DiscardRange *d = &s->discards[i];
+
+        if (d->end <= start || end <= d->start) {
+            i++;
+        } else if (start <= d->start && d->end <= end) {
+            *d = s->discards[--s->nb_discards];
+        } else if (d->start < start && end < d->end) {
+            /* The tail is lost if the queue is full: safe, see above. */
+            uint64_t tail = d->end;
+
+            d->end = start;
+            queue_discard(s, end, tail);
+            i++;
+        } else if (d->start < start) {
+            d->end = start;
+            i++;
+        } else {
+            d->start = end;
+            i++;
+        }
+    }
+}
+
+void qcow2_drop_queued_discards(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    free(s->discards);
+    s->discards = NULL;
+    s->nb_discards = s->discards_alloc = 0;
+}
+
+static int cmp_discard_range(const void *a, const void *b)
+{
+    const Qcow2DiscardRange *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Issues the queued discards in offset order, joining adjacent ranges. */
+static void coroutine_fn process_discards(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2DiscardRange *q = s->discards;
+    size_t n = s->nb_discards, i;
+
+    if (!n) {
+        return;
+    }
+    /* New frees during the discards queue up afresh. */
+    s->discards = NULL;
+    s->nb_discards = s->discards_alloc = 0;
+    qsort(q, n, sizeof(*q), cmp_discard_range);
+    for (i = 0; i < n; ) {
+        uint64_t start = q[i].start, end = q[i].end;
+
+        for (i++; i < n && q[i].start <= end; i++) {
+            end = MAX(end, q[i].end);
+        }
+        /* Best effort: the clusters are free whether or not this works. */
+        bdrv_co_pdiscard(bs->file, start, end - start);
+    }
+    free(q);
+}
+
+static void discard_freed(BlockDriverState *bs, Qcow2DiscardType type,
+                          int64_t start, int64_t end)
 {
     BDRVQcow2State *s = bs->opaque;
 
     if (end > start && s->discard_passthrough[type]) {
-        /* Best effort: the clusters are free whether or not this works. */
-        bdrv_co_pdiscard(bs->file, start, end - start);
+        queue_discard(s, start, end);
     }
 }
 
@@ -631,6 +742,10 @@ static int coroutine_fn update_refcount(BlockDriverState *bs, int64_t offset,
             s->free_cluster_index = cluster_index;
         }
         s->set_refcount(refcount_block, block_index, refcount);
+        if (!decrease && refcount == addend && s->nb_discards) {
+            unqueue_discard(s, cluster_offset,
+                            cluster_offset + s->cluster_size);
+        }
 
         if (refcount == 0) {
             void *table;
@@ -713,6 +828,9 @@ retry:
         s->free_cluster_index - 1 > (max >> s->cluster_bits)) {
         return -EFBIG;
     }
+    /* Some callers write the clusters before counting them. */
+    unqueue_discard(s, (s->free_cluster_index - nb_clusters) << s->cluster_bits,
+                    s->free_cluster_index << s->cluster_bits);
     return (s->free_cluster_index - nb_clusters) << s->cluster_bits;
 }
 
@@ -886,7 +1004,13 @@ int coroutine_fn qcow2_write_caches(BlockDriverState *bs)
     if (ret < 0) {
         return ret;
     }
-    return qcow2_cache_write(bs, s->refcount_block_cache);
+    ret = qcow2_cache_write(bs, s->refcount_block_cache);
+    if (ret < 0) {
+        return ret;
+    }
+    /* What freed the queued clusters is in the file now. */
+    process_discards(bs);
+    return 0;
 }
 
 int coroutine_fn qcow2_flush_caches(BlockDriverState *bs)

@@ -147,6 +147,12 @@ typedef struct Qcow2COWRegion {
  * guest get host clusters from alloc_offset on, and the L2 entries are
  * updated once the data (with its COW parts) is on disk.
  */
+/* A freed host range whose discard waits (qcow2-refcount.c). */
+typedef struct Qcow2DiscardRange {
+    uint64_t start;
+    uint64_t end;
+} Qcow2DiscardRange;
+
 typedef struct QCowL2Meta {
     uint64_t offset;
     uint64_t alloc_offset;
@@ -258,6 +264,14 @@ typedef struct BDRVQcow2State {
 
     /* Open options. */
     bool discard_passthrough[QCOW2_DISCARD_MAX];
+    /*
+     * Freed ranges to discard once the metadata that freed them is in the
+     * file (qcow2_write_caches): discarding earlier would let a crash leave
+     * L2 entries pointing at holes.
+     */
+    Qcow2DiscardRange *discards;
+    size_t nb_discards;
+    size_t discards_alloc;
     bool discard_no_unref;
     int overlap_check;
     uint64_t cache_clean_interval;
@@ -471,7 +485,10 @@ int qcow2_update_snapshot_refcount(BlockDriverState *bs,
                                    int64_t l1_table_offset, int l1_size,
                                    int addend);
 int qcow2_flush_caches(BlockDriverState *bs);
+/* Writes both caches, then issues the discards queued until then. */
 int qcow2_write_caches(BlockDriverState *bs);
+/* Forgets the queued discards (their ranges are rewritten or cut off). */
+void qcow2_drop_queued_discards(BlockDriverState *bs);
 int qcow2_check_refcounts(BlockDriverState *bs, BdrvCheckResult *res,
                           BdrvCheckMode fix);
 /* Ensures refcount structures can describe clusters up to offset. */
