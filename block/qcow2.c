@@ -2311,6 +2311,153 @@ typedef struct Qcow2MakeEmptyCo {
     bool done;
 } Qcow2MakeEmptyCo;
 
+/*
+ * Whether the image can be rewritten as a fresh empty one: nothing but the
+ * header, one refcount table and block and the L1 table may survive, and
+ * the interruption must be detectable by the dirty bit (version 3). The
+ * L1 table goes right after the refcount block, all of it described by
+ * that one block. Otherwise the clusters are freed one by one.
+ */
+static bool can_rewrite_empty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t l1_clusters = size_to_clusters(s, (uint64_t)s->l1_size *
+                                               sizeof(uint64_t));
+
+    return s->qcow_version >= 3 && s->nb_snapshots == 0 &&
+           s->nb_bitmaps == 0 && !s->crypt_method_header &&
+           !s->crypto_header_offset && !has_data_file(bs) &&
+           3 + l1_clusters <= (uint64_t)s->refcount_block_size;
+}
+
+/*
+ * Rewrites the image as a fresh empty one of the same size and options:
+ * header, refcount table (cluster 1), refcount block (cluster 2), zeroed
+ * L1 table (cluster 3 on), the file cut after it. The dirty bit is set
+ * first, so a crash halfway leaves an image whose refcounts are rebuilt
+ * at the next open; every step in between leaves its L1 table zeroed or
+ * pointing at the old L2 tables, so the image reads either as before or
+ * as empty (the backing file).
+ */
+static int coroutine_fn rewrite_empty(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t cs = s->cluster_size;
+    uint64_t l1_bytes = (uint64_t)s->l1_size * sizeof(uint64_t);
+    uint64_t l1_clusters = size_to_clusters(s, l1_bytes);
+    uint64_t *reftable = NULL;
+    uint8_t *block = NULL;
+    uint8_t hdr[20];
+    uint64_t entry, i;
+    int ret;
+
+    reftable = qemu_try_blockalign(cs);
+    block = qemu_try_blockalign(cs);
+    if (!reftable || !block) {
+        ret = -ENOMEM;
+        goto out;
+    }
+
+    ret = qcow2_flush_caches(bs);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = qcow2_mark_dirty(bs);
+    if (ret < 0) {
+        goto out;
+    }
+    /* Nothing cached may be written over the new layout. */
+    ret = qcow2_cache_empty(bs, s->l2_table_cache);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = qcow2_cache_empty(bs, s->refcount_block_cache);
+    if (ret < 0) {
+        goto out;
+    }
+    qcow2_drop_queued_discards(bs);
+
+    /* The old L1 table first: the image reads as its backing file now. */
+    if (l1_bytes) {
+        ret = bdrv_co_pwrite_zeroes(bs->file, s->l1_table_offset,
+                                    ROUND_UP(l1_bytes, cs), 0);
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    ret = bdrv_co_pwrite_zeroes(bs->file, cs, (2 + l1_clusters) * cs, 0);
+    if (ret < 0) {
+        goto out;
+    }
+
+    stbe64(hdr, 3 * cs);
+    stbe64(hdr + 8, cs);
+    stbe32(hdr + 16, 1);
+    ret = bdrv_co_pwrite(bs->file, 40, sizeof(hdr), hdr, 0);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret < 0) {
+        goto out;
+    }
+
+    entry = cpu_to_be64(2 * cs);
+    ret = bdrv_co_pwrite(bs->file, cs, sizeof(entry), &entry, 0);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret < 0) {
+        goto out;
+    }
+
+    memset(block, 0, cs);
+    for (i = 0; i < 3 + l1_clusters; i++) {
+        s->set_refcount(block, i, 1);
+    }
+    ret = bdrv_co_pwrite(bs->file, 2 * cs, cs, block, 0);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = bdrv_co_flush(bs->file->bs);
+    if (ret < 0) {
+        goto out;
+    }
+
+    /* The in-memory state of the new layout. */
+    memset(reftable, 0, cs);
+    reftable[0] = 2 * cs;
+    qemu_vfree(s->refcount_table);
+    s->refcount_table = reftable;
+    reftable = NULL;
+    s->refcount_table_offset = cs;
+    s->refcount_table_size = cs / sizeof(uint64_t);
+    s->max_refcount_table_index = 0;
+    s->free_cluster_index = 0;
+    s->free_byte_offset = 0;
+    s->l1_table_offset = 3 * cs;
+    memset(s->l1_table, 0, l1_bytes);
+
+    /* The whole header, clean: the image is consistent again. */
+    s->incompatible_features &= ~(uint64_t)QCOW2_INCOMPAT_DIRTY;
+    ret = qcow2_update_header(bs);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = bdrv_co_truncate(bs->file, (3 + l1_clusters) * cs, false,
+                           PREALLOC_MODE_OFF, 0, NULL);
+    if (ret < 0) {
+        goto out;
+    }
+    ret = bdrv_co_flush(bs->file->bs);
+
+out:
+    qemu_vfree(reftable);
+    qemu_vfree(block);
+    return ret;
+}
+
 static void coroutine_fn make_empty_entry(void *opaque)
 {
     Qcow2MakeEmptyCo *m = opaque;
@@ -2323,11 +2470,15 @@ static void coroutine_fn make_empty_entry(void *opaque)
     ret = compress_drain(bs);
     if (ret == 0) {
         qemu_co_mutex_lock(&s->lock);
-        /* Unallocated, not zero: the backing file shows through again. */
-        ret = qcow2_cluster_discard(bs, 0, len, QCOW2_DISCARD_SNAPSHOT,
-                                    true);
-        if (ret == 0) {
-            ret = qcow2_flush_caches(bs);
+        if (can_rewrite_empty(bs)) {
+            ret = rewrite_empty(bs);
+        } else {
+            /* Unallocated, not zero: the backing file shows through. */
+            ret = qcow2_cluster_discard(bs, 0, len, QCOW2_DISCARD_SNAPSHOT,
+                                        true);
+            if (ret == 0) {
+                ret = qcow2_flush_caches(bs);
+            }
         }
         qemu_co_mutex_unlock(&s->lock);
     }
