@@ -11,8 +11,8 @@
  *  2. Work is handed out in windows aligned to the base's cluster size (and
  *     the top's), so that no two coroutines write into the same cluster of
  *     the base: no allocation races, no copy-on-write of half-copied data.
- *  3. The base grows (if smaller than the top) before any data is copied,
- *     and its grown area is zeroed when its own backing file would show.
+ *  3. The base grows (if smaller than the top) before any data is copied
+ *     (the core zeroes a grown area its own backing file would show in).
  */
 #include "config-host.h"
 
@@ -317,7 +317,6 @@ int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
         .opaque = opaque,
     };
     AioContext *ctx = qemu_get_aio_context();
-    BlockDriverState *backing;
     int64_t base_len;
     int cs, i, ret;
 
@@ -343,19 +342,9 @@ int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
             return ret;
         }
         /*
-         * A backing file of the base longer than its old end would show
-         * through the grown area: it reads as zeroes, as the reference
-         * makes it.
+         * A backing file of the base longer than its old end does not show
+         * through the grown area: the core's truncate zeroes it.
          */
-        backing = bdrv_backing_node(base);
-        if (backing && bdrv_getlength(backing) > base_len) {
-            ret = blk_pwrite_zeroes(base_blk, base_len, s.len - base_len, 0);
-            if (ret < 0) {
-                error_setg_errno(errp, -ret, "Could not write to '%s'",
-                                 bdrv_get_filename(base));
-                return ret;
-            }
-        }
     }
 
     /* A window covers whole clusters of both images (invariant 2). */
