@@ -717,6 +717,13 @@ static int reopen_rw(ReopenSet *set, BlockDriverState *top, Error **errp)
     ret = bdrv_refresh_perms(top, errp);
     if (ret >= 0) {
         reopen_bitmaps_set_readonly(set, false);
+        for (i = 0; i < set->n; i++) {
+            BlockDriverState *bs = set->nodes[i].bs;
+
+            if (bs->drv && bs->drv->bdrv_reopen_commit_post) {
+                bs->drv->bdrv_reopen_commit_post(bs);
+            }
+        }
     } else {
         reopen_reverse(set);
         reopen_set_mode(set);
@@ -1065,7 +1072,11 @@ static int bdrv_child_flags(int parent_flags, BdrvChildRole role)
         /* The backing file is never written through, so never flushed. */
         flags &= ~BDRV_O_WRITETHROUGH;
     } else {
-        flags |= BDRV_O_PROTOCOL | BDRV_O_NO_BACKING;
+        /*
+         * As the reference: storage children always take discards; the
+         * format above decides which to pass (qcow2's pass-discard-*).
+         */
+        flags |= BDRV_O_PROTOCOL | BDRV_O_NO_BACKING | BDRV_O_UNMAP;
     }
     return flags;
 }

@@ -16,11 +16,13 @@ extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_host_device;
 extern const BlockDriver bdrv_raw;
+extern const BlockDriver bdrv_qcow2;
 
 const BlockDriver *const builtin_block_drivers[] = {
     &bdrv_file,
     &bdrv_host_device,
     &bdrv_blkdebug,
+    &bdrv_qcow2,
     &bdrv_raw,
     NULL,
 };

@@ -829,6 +829,17 @@ static int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child,
         return ret;
     }
     if (bytes == 0) {
+        /*
+         * An empty compressed write ends a compressed stream (convert -c):
+         * the format finishes it (qcow2 aligns the end of its file).
+         */
+        if ((flags & BDRV_REQ_WRITE_COMPRESSED) &&
+            bs->drv->bdrv_co_pwritev_compressed) {
+            bdrv_inc_in_flight(bs);
+            ret = bs->drv->bdrv_co_pwritev_compressed(bs, offset, 0, qiov);
+            bdrv_dec_in_flight(bs);
+            return ret;
+        }
         return 0;
     }
     if ((flags & BDRV_REQ_WRITE_COMPRESSED) &&

@@ -14,6 +14,8 @@
 #include "util/option.h"
 #include "util/qobject.h"
 #include "util/secret.h"
+#include "util/strbuf.h"
+#include "util/open-notes.h"
 #include "block/block.h"
 #include "qemu-img.h"
 
@@ -133,30 +135,30 @@ const char *img_one_filename(int argc, char **argv)
 
 /* ---- opening images ------------------------------------------------------ */
 
-/* The reference's warning for a probed raw image opened for writing. */
-void img_warn_probed_raw(const char *filename)
+void img_print_open_notes(BlockOpenNotes *notes)
 {
-    fprintf(stderr,
-            "WARNING: Image format was not specified for '%s' and probing "
-            "guessed raw.\n"
-            "         Automatically detecting the format is dangerous for "
-            "raw images, write operations on block 0 will be restricted.\n"
-            "         Specify the 'raw' format explicitly to remove the "
-            "restrictions.\n", filename);
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(),
+                      strbuf_str(&notes->warnings), notes->probed_raw);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+    block_open_notes_release(notes);
 }
 
-/* "--image-opts" strings: any key; a leading bare value names the file. */
-static QemuOptsList img_source_opts = {
-    .name = "source",
-    .implied_opt_name = "file",
-    .desc = (const QemuOptDesc[]) {
-        { NULL }
-    },
-};
+void img_warn_probed_raw(const char *filename)
+{
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(), NULL, filename);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+}
 
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        int flags, bool writethrough, bool force_share)
 {
+    BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
     BlockBackend *blk;
     QDict *options;
@@ -169,20 +171,16 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
     }
 
     if (image_opts) {
-        QemuOpts *opts;
-
         if (fmt) {
             error_report("--image-opts and --format are mutually exclusive");
             return NULL;
         }
-        opts = qemu_opts_create(&img_source_opts);
-        if (!qemu_opts_do_parse(opts, filename, "file", &err)) {
-            qemu_opts_del(opts);
+        /* Leniently, warning of bare "key" flags, as the reference. */
+        options = qemu_opts_parse_flat(filename, "file", &err);
+        if (!options) {
             error_report_err(err);
             return NULL;
         }
-        options = qemu_opts_to_qdict(opts, NULL);
-        qemu_opts_del(opts);
         if (force_share) {
             const char *fs = qdict_get_try_str(options, "force-share");
             bool val = true;
@@ -194,20 +192,20 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                 return NULL;
             }
         }
-        blk = blk_new_open(NULL, NULL, options, flags, &err);
+        blk = blk_new_open_ext(NULL, NULL, options, flags, &notes, &err);
     } else {
         options = qdict_new();
         if (fmt) {
             qdict_put_str(options, "driver", fmt);
         }
-        blk = blk_new_open(filename, NULL, options, flags, &err);
+        blk = blk_new_open_ext(filename, NULL, options, flags, &notes,
+                               &err);
     }
+    /* The reference prints these as it opens: before any open error. */
+    img_print_open_notes(&notes);
     if (!blk) {
         error_reportf_err(err, "Could not open '%s': ", filename);
         return NULL;
-    }
-    if ((flags & BDRV_O_RDWR) && bdrv_is_probed_raw(blk_bs(blk))) {
-        img_warn_probed_raw(filename);
     }
     blk_set_enable_write_cache(blk, !writethrough);
     return blk;
@@ -358,8 +356,17 @@ bool img_parse_snapshot_param(const char *param, ImgSnapshotParam *snap)
     snap->given = true;
     if (strstart(param, "snapshot.", NULL)) {
         QemuOpts *opts = qemu_opts_create(&internal_snapshot_opts);
+        QDict *flags = qemu_opts_parse_flat(param, NULL, NULL);
         Error *err = NULL;
         const char *v;
+
+        /*
+         * Parsed flat only for its warnings on bare "key" flags, which
+         * the reference prints before any error.
+         */
+        if (flags) {
+            qobject_unref(QOBJECT(flags));
+        }
 
         if (!qemu_opts_do_parse(opts, param, NULL, &err)) {
             qemu_opts_del(opts);

@@ -192,12 +192,12 @@ int img_compare(int argc, char **argv)
     name1 = argv[optind];
     name2 = argv[optind + 1];
 
+    /* Before -T, as the reference: a bad -T still ends the bar's line. */
+    qemu_progress_init(progress, 2.0f);
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid source cache option: %s", cache);
         goto out;
     }
-
-    qemu_progress_init(progress, 2.0f);
 
     blk1 = img_open(common.image_opts, name1, common.fmt, flags, false,
                     common.force_share);

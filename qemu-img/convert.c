@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "block/dirty-bitmap.h"
 #include "qemu-img.h"
 #include "util/coroutine.h"
 #include "util/cutils.h"
@@ -308,14 +309,20 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
     }
     if (s->compressed && s->cluster_size) {
         /*
-         * Compressed clusters are written whole: a run shorter than a
-         * cluster is copied as part of one, longer ones stop at a cluster
-         * boundary.
+         * Compressed clusters are written whole, as the reference writes
+         * them: chunks start on a target cluster boundary (each one ends
+         * on one, or at the end of the image). A run of one status that
+         * covers whole clusters keeps its status, cut down to them; a
+         * shorter one, or one that a source ends within, is copied as
+         * part of a whole cluster of data, which may span the following
+         * sources. Only the image's last cluster may be partial.
          */
-        int64_t left = s->src_cur_start + s->src_len[s->src_cur] - s->next;
+        int64_t src_left = s->src_cur_start + s->src_len[s->src_cur] -
+                           s->next;
 
+        n = MIN(n, src_left);
         if (n < s->cluster_size) {
-            n = MIN(s->cluster_size, left);
+            n = MIN(s->cluster_size, s->total - s->next);
             *status = CONVERT_DATA;
         } else {
             n = ROUND_DOWN(n, s->cluster_size);
@@ -330,7 +337,7 @@ static int64_t coroutine_fn convert_co_next_chunk(ConvertState *s,
 
 /* ---- reading and writing ------------------------------------------------- */
 
-static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+static int coroutine_fn convert_co_read_one(ConvertState *s, int src_idx,
                                         int64_t src_off, int64_t offset,
                                         int64_t bytes, uint8_t *buf)
 {
@@ -360,6 +367,39 @@ static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
                         (uint64_t)(src_off + done), strerror(-ret));
             memset(buf + done, 0, len);
         }
+    }
+    return 0;
+}
+
+/*
+ * Reads [offset, offset+bytes) of the concatenated sources into buf, from
+ * src_off in source src_idx on: a compressed cluster may span sources.
+ */
+static int coroutine_fn convert_co_read(ConvertState *s, int src_idx,
+                                        int64_t src_off, int64_t offset,
+                                        int64_t bytes, uint8_t *buf)
+{
+    int ret;
+
+    while (bytes > 0) {
+        int64_t len;
+
+        if (src_idx >= s->src_num) {
+            /* Never past the end: chunks stop at the total length */
+            return -EIO;
+        }
+        len = MIN(bytes, s->src_len[src_idx] - src_off);
+        if (len > 0) {
+            ret = convert_co_read_one(s, src_idx, src_off, offset, len, buf);
+            if (ret < 0) {
+                return ret;
+            }
+            buf += len;
+            offset += len;
+            bytes -= len;
+        }
+        src_idx++;
+        src_off = 0;
     }
     return 0;
 }
@@ -493,8 +533,11 @@ static int coroutine_fn convert_co_write(ConvertState *s, int64_t offset,
     convert_co_throttle(s, bytes);
 
     if (s->compressed) {
-        /* Whole clusters: skip the zero ones, compress the others */
-        if (buffer_is_zero(buf, bytes)) {
+        /*
+         * Whole clusters: skip the zero ones, compress the others; -S 0
+         * compresses zero clusters too, as the reference does.
+         */
+        if (s->min_sparse && buffer_is_zero(buf, bytes)) {
             return convert_co_zero(s, offset, bytes);
         }
         qemu_iovec_init_buf(&qiov, buf, bytes);
@@ -699,6 +742,113 @@ static int convert_do_copy(ConvertState *s)
     return s->ret;
 }
 
+/* ---- bitmaps ------------------------------------------------------------- */
+
+/*
+ * The source's bitmaps in the order the reference walks them: the reverse
+ * of the order they are stored in (our list keeps the stored order).
+ */
+static BdrvDirtyBitmap **convert_src_bitmaps(BlockDriverState *bs, int *n)
+{
+    BdrvDirtyBitmap *bm, **v = NULL;
+    int i = 0;
+
+    *n = 0;
+    for (bm = bdrv_dirty_bitmap_first(bs); bm; bm = bdrv_dirty_bitmap_next(bm)) {
+        (*n)++;
+    }
+    v = xnew(BdrvDirtyBitmap *, *n + 1);
+    for (bm = bdrv_dirty_bitmap_first(bs); bm; bm = bdrv_dirty_bitmap_next(bm)) {
+        v[*n - 1 - i++] = bm;
+    }
+    return v;
+}
+
+/* Before the target is made: an inconsistent bitmap stops the convert. */
+static bool convert_check_bitmaps(BlockDriverState *src, bool skip_broken)
+{
+    BdrvDirtyBitmap **v;
+    bool ok = true;
+    int i, n;
+
+    if (skip_broken) {
+        return true;
+    }
+    v = convert_src_bitmaps(src, &n);
+    for (i = 0; i < n; i++) {
+        if (bdrv_dirty_bitmap_inconsistent(v[i])) {
+            Error *err = NULL;
+
+            error_setg(&err, "Cannot copy inconsistent bitmap '%s'",
+                       bdrv_dirty_bitmap_name(v[i]));
+            error_append_hint(&err, "Try --skip-broken-bitmaps, or use "
+                              "'qemu-img bitmap --remove' to delete it\n");
+            error_report_err(err);
+            ok = false;
+            break;
+        }
+    }
+    free(v);
+    return ok;
+}
+
+/*
+ * After the data: each persistent bitmap of the source is made in the
+ * target with its granularity, contents and enabled state. They are added
+ * in stored order so that the target stores them in the source's order, as
+ * the reference's target does; what fails is found in the reference's order
+ * first, so that nothing is added when one of them cannot be.
+ */
+static int convert_copy_bitmaps(BlockDriverState *src, BlockDriverState *dst)
+{
+    BdrvDirtyBitmap **v;
+    int i, n, ret = 0;
+
+    v = convert_src_bitmaps(src, &n);
+    for (i = 0; i < n; i++) {
+        const char *name = bdrv_dirty_bitmap_name(v[i]);
+
+        if (!bdrv_dirty_bitmap_get_persistence(v[i])) {
+            v[i] = NULL;
+        } else if (bdrv_dirty_bitmap_inconsistent(v[i])) {
+            /* Only reached with --skip-broken-bitmaps */
+            warn_report("Skipping inconsistent bitmap '%s'", name);
+            v[i] = NULL;
+        } else if (bdrv_find_dirty_bitmap(dst, name)) {
+            error_report("Failed to create bitmap %s: Bitmap already "
+                         "exists: %s", name, name);
+            ret = -EEXIST;
+            goto out;
+        }
+    }
+    for (i = n - 1; i >= 0; i--) {
+        const char *name;
+        Error *err = NULL;
+
+        if (!v[i]) {
+            continue;
+        }
+        name = bdrv_dirty_bitmap_name(v[i]);
+        ret = bdrv_dirty_bitmap_add(dst, name,
+                                    bdrv_dirty_bitmap_granularity(v[i]), &err);
+        if (ret < 0) {
+            error_reportf_err(err, "Failed to create bitmap %s: ", name);
+            goto out;
+        }
+        ret = bdrv_dirty_bitmap_merge(dst, name, src, name, &err);
+        if (ret == 0 && !bdrv_dirty_bitmap_enabled(v[i])) {
+            ret = bdrv_dirty_bitmap_set_enabled(dst, name, false, &err);
+        }
+        if (ret < 0) {
+            error_reportf_err(err, "Failed to populate bitmap %s: ", name);
+            goto out;
+        }
+    }
+out:
+    free(v);
+    return ret;
+}
+
 /* ---- option helpers ------------------------------------------------------ */
 
 static bool opts_list_has(QemuOptsList *list, const char *name)
@@ -770,6 +920,26 @@ static int convert_create_target(BlockDriver *drv, const char *out_fmt,
         error_report("Compression not supported for this file format");
         goto out;
     }
+    if (compress) {
+        /*
+         * Compressed clusters cannot be encrypted or preallocated: refuse
+         * before creating, as the reference does (any encrypt.format,
+         * even empty; any preallocation but "off", even a bad one).
+         */
+        const char *prealloc = qemu_opt_get(opts, "preallocation");
+
+        if (qemu_opt_get(opts, "encrypt.format") ||
+            qemu_opt_get_bool(opts, "encryption", false)) {
+            error_report("Compression and encryption not supported at the "
+                         "same time");
+            goto out;
+        }
+        if (prealloc && strcmp(prealloc, "off")) {
+            error_report("Compression and preallocation not supported at "
+                         "the same time");
+            goto out;
+        }
+    }
     /* The target's support is checked once it is open, as the reference. */
     if (bitmaps && !bdrv_supports_persistent_dirty_bitmap(src_bs)) {
         error_report("Source lacks bitmap support");
@@ -801,6 +971,8 @@ int img_convert(int argc, char **argv)
         { "salvage", no_argument, NULL, OPTION_SALVAGE },
         { "target-is-zero", no_argument, NULL, OPTION_TARGET_IS_ZERO },
         { "bitmaps", no_argument, NULL, OPTION_BITMAPS },
+        { "skip-broken-bitmaps", no_argument, NULL,
+          OPTION_SKIP_BROKEN_BITMAPS },
         { NULL, 0, NULL, 0 }
     };
     ConvertState s = { 0 };
@@ -811,9 +983,10 @@ int img_convert(int argc, char **argv)
     ImgSnapshotParam snapshot = { 0 };
     char *options = NULL;
     bool tgt_image_opts = false, compress = false;
-    bool skip_create = false, progress = false;
+    bool skip_create = false, progress = false, progress_started = false;
     bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
+    bool skip_broken = false;
     bool wr_in_order = true;
     int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
     int num_coroutines = CONVERT_DEFAULT_COROUTINES;
@@ -916,12 +1089,19 @@ int img_convert(int argc, char **argv)
         case OPTION_BITMAPS:
             bitmaps = true;
             break;
+        case OPTION_SKIP_BROKEN_BITMAPS:
+            skip_broken = true;
+            break;
         default:
             img_common_option(c, argv, &common);
             break;
         }
     }
 
+    if (skip_broken && !bitmaps) {
+        error_report("Use of --skip-broken-bitmaps requires --bitmaps");
+        goto out;
+    }
     if (!out_fmt && !tgt_image_opts) {
         out_fmt = "raw";
     }
@@ -962,15 +1142,6 @@ int img_convert(int argc, char **argv)
         error_report("Must specify image file name");
         goto out;
     }
-    if (common.image_opts && common.fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-    if (tgt_image_opts && out_fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
-        goto out;
-    }
-
     src_flags = 0;
     if (!bdrv_parse_cache_mode(src_cache, &src_flags)) {
         error_report("Invalid source cache option: %s", src_cache);
@@ -978,14 +1149,20 @@ int img_convert(int argc, char **argv)
     }
     /* Nobody may write a source while we copy it (as the reference) */
     src_flags |= BDRV_O_NO_SHARE;
-    flags = BDRV_O_RDWR;
-    if (!bdrv_parse_cache_mode(cache, &flags)) {
-        error_report("Invalid cache option: %s", cache);
+
+    /*
+     * The progress bar starts here, as the reference's does: every later
+     * failure leaves its "(0.00/100%)" line behind (ended at out:).
+     */
+    s.progress = progress && !common.quiet;
+    qemu_progress_init(s.progress, 1.0f);
+    qemu_progress_print(0, 100);
+    progress_started = true;
+
+    if (common.image_opts && common.fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
-    /* Zero writes to the target may punch holes, as the reference's do */
-    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
-
     s.src_num = argc - optind - 1;
     out_filename = argv[argc - 1];
     s.src = xnew(BlockBackend *, s.src_num);
@@ -1018,15 +1195,20 @@ int img_convert(int argc, char **argv)
         }
     }
 
-    if (out_fmt) {
+    if (bitmaps && s.src_num > 1) {
+        error_report("Copying bitmaps only possible with single source");
+        goto out;
+    }
+    if (!skip_create) {
+        /* With -n, an unknown -O fails when the target opens. */
         drv = bdrv_find_format(out_fmt);
         if (!drv) {
             error_report("Unknown file format '%s'", out_fmt);
             goto out;
         }
-    }
-
-    if (!skip_create) {
+        if (bitmaps && !convert_check_bitmaps(blk_bs(s.src[0]), skip_broken)) {
+            goto out;
+        }
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
                                   out_baseimg, out_basefmt, compress,
                                   bitmaps, blk_bs(s.src[0]),
@@ -1034,8 +1216,27 @@ int img_convert(int argc, char **argv)
             goto out;
         }
     } else if (bitmaps &&
+               !convert_check_bitmaps(blk_bs(s.src[0]), skip_broken)) {
+        goto out;
+    } else if (bitmaps &&
                !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.src[0]))) {
         error_report("Source lacks bitmap support");
+        goto out;
+    }
+
+    /*
+     * -t is checked only now, once the target exists, as the reference
+     * does (a bad cache mode leaves the new target behind).
+     */
+    flags = BDRV_O_RDWR;
+    if (!bdrv_parse_cache_mode(cache, &flags)) {
+        error_report("Invalid cache option: %s", cache);
+        goto out;
+    }
+    /* Zero writes to the target may punch holes, as the reference's do */
+    flags |= BDRV_O_RDWR | BDRV_O_UNMAP;
+    if (tgt_image_opts && out_fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
         goto out;
     }
 
@@ -1098,9 +1299,11 @@ int img_convert(int argc, char **argv)
             goto out;
         }
         s.cluster_size = bdi.cluster_size;
-        /* Compression writes whole clusters, one per request */
+        /*
+         * Compression writes whole clusters, one per request; -W still
+         * lets them land out of order, as in the reference.
+         */
         s.buf_size = s.cluster_size;
-        wr_in_order = true;
     } else {
         s.buf_size = CONVERT_BUF_SIZE;
     }
@@ -1122,17 +1325,20 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
-    s.progress = progress && !common.quiet;
 
-    qemu_progress_init(s.progress, 1.0f);
-    qemu_progress_print(0, 100);
     ret = convert_do_copy(&s) < 0 ? 1 : 0;
+    if (ret == 0 && bitmaps &&
+        convert_copy_bitmaps(blk_bs(s.src[0]), blk_bs(s.target)) < 0) {
+        ret = 1;
+    }
     if (ret == 0) {
         qemu_progress_print(100, 0);
     }
-    qemu_progress_end();
 
 out:
+    if (progress_started) {
+        qemu_progress_end();
+    }
     if (s.target) {
         blk_unref(s.target);
     }

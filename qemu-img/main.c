@@ -14,6 +14,8 @@
 #include "util/osdep.h"
 #include "util/cutils.h"
 #include "util/error.h"
+#include "util/strbuf.h"
+#include "util/trace-opts.h"
 #include "block/block.h"
 #include "qemu-img.h"
 
@@ -183,22 +185,19 @@ void help(void)
     exit(EXIT_SUCCESS);
 }
 
-/*
- * -T/--trace: there are no trace events, so a plain event name is unknown,
- * as the reference would say of a name it lacks; patterns and files match
- * nothing and are ignored.
- */
-static void trace_opt_ignore(const char *arg)
+/* -T/--trace: prints what the check says; exits 1 where it says to. */
+static void trace_opt(const char *arg, char **trace_file)
 {
-    const char *name = arg;
+    StrBuf out = STRBUF_INIT;
+    int ret = arg ? trace_opt_check(arg, error_get_progname(), &out,
+                                    trace_file)
+                  : trace_file_check(*trace_file, error_get_progname(),
+                                     &out);
 
-    if (strstart(arg, "enable=", &name)) {
-        /* name points after the key */
-    } else if (strchr(arg, '=') || strchr(arg, ',')) {
-        return;
-    }
-    if (*name && !strpbrk(name, "*?[")) {
-        warn_report("trace event '%s' does not exist", name);
+    fputs(strbuf_str(&out), stderr);
+    strbuf_release(&out);
+    if (ret < 0) {
+        exit(EXIT_FAILURE);
     }
 }
 
@@ -211,6 +210,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     ImgCommonOpts unused = { 0 };
+    char *trace_file = NULL;
     const char *cmdname;
     size_t i;
     int c;
@@ -230,7 +230,7 @@ int main(int argc, char **argv)
             print_version();
             return EXIT_SUCCESS;
         case 'T':
-            trace_opt_ignore(optarg);
+            trace_opt(optarg, &trace_file);
             break;
         default:
             /* ':', '?' and -h, as in the commands */
@@ -241,8 +241,12 @@ int main(int argc, char **argv)
 
     if (optind >= argc) {
         /* Only global options: the reference does nothing, successfully. */
+        free(trace_file);
         return EXIT_SUCCESS;
     }
+    /* The last -T's file= is opened once a command is given. */
+    trace_opt(NULL, &trace_file);
+    free(trace_file);
     cmdname = argv[optind];
     argc -= optind;
     argv += optind;

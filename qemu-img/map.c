@@ -158,15 +158,18 @@ int img_map(int argc, char **argv)
     MapEntry curr = { .length = 0 }, next;
     int c, ret = 0;
 
-    while ((c = getopt_long(argc, argv, ":f:hU", long_options,
+    /* -s and -l are the reference's undocumented short forms. */
+    while ((c = getopt_long(argc, argv, ":f:s:l:hU", long_options,
                             NULL)) != -1) {
         switch (c) {
+        case 's':
         case OPTION_START_OFFSET:
             start_offset = cvtnum("start offset", optarg);
             if (start_offset < 0) {
                 return 1;
             }
             break;
+        case 'l':
         case OPTION_MAX_LENGTH:
             max_length = cvtnum("max length", optarg);
             if (max_length < 0) {

@@ -57,6 +57,7 @@ enum {
     OPTION_DISABLE,
     OPTION_MERGE,
     OPTION_BITMAPS,
+    OPTION_SKIP_BROKEN_BITMAPS,
     OPTION_FORCE,
     OPTION_SKIP_BROKEN,
     OPTION_START_OFFSET,
@@ -134,8 +135,16 @@ BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt,
                        int flags, bool writethrough, bool force_share);
 
 /*
- * The reference's warning (stderr) about an image whose format was probed
- * as raw and that is opened for writing; img_open prints it.
+ * Prints what an open noted (block.h's BlockOpenNotes: deprecation
+ * warnings, then the probed-raw warning) to stderr, as the reference does
+ * before any open error, and releases the notes. img_open calls it
+ * whether or not the open succeeded; so must any other opener.
+ */
+void img_print_open_notes(BlockOpenNotes *notes);
+
+/*
+ * The reference's probed-raw warning alone, for the places where it warns
+ * a second time (snapshot -a on a raw image).
  */
 void img_warn_probed_raw(const char *filename);
 

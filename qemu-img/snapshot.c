@@ -101,10 +101,6 @@ int img_snapshot(int argc, char **argv)
         }
     }
     filename = img_one_filename(argc, argv);
-    if (!action) {
-        /* No action lists, but (as in the reference) opens read-write. */
-        action = SNAPSHOT_LIST;
-    }
 
     blk = img_open(common.image_opts, filename, NULL, flags, false,
                    common.force_share);
@@ -113,8 +109,15 @@ int img_snapshot(int argc, char **argv)
     }
     bs = blk_bs(blk);
 
+    /*
+     * No action: the reference opens the image read-write (so a lock or
+     * -U still fails) and then does nothing at all.
+     */
     ret = 0;
     switch (action) {
+    case 0:
+        break;
+
     case SNAPSHOT_LIST:
         dump_snapshots(bs);
         break;

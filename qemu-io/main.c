@@ -19,6 +19,8 @@
 #include "util/error.h"
 #include "util/qobject.h"
 #include "util/option.h"
+#include "util/strbuf.h"
+#include "util/trace-opts.h"
 #include "block/block.h"
 #include "qemu-io.h"
 
@@ -43,7 +45,8 @@ static void usage(const char *name)
            "  -r, --read-only      open the image read-only\n"
            "  -s, --snapshot       write to a temporary overlay instead\n"
            "  -n, --nocache        bypass the host page cache (-t none)\n"
-           "  -C, --copy-on-read   copy-on-read (refused: not supported)\n"
+           "  -C, --copy-on-read   copy-on-read (images without a backing\n"
+           "                       file only, where it changes nothing)\n"
            "  -m, --misalign       use buffers that are only 512-aligned\n"
            "  -k, --native-aio     use Linux native AIO (-i native)\n"
            "  -i, --aio=MODE       AIO backend: threads, native or io_uring\n"
@@ -108,6 +111,22 @@ static bool command_loop_stdin(void)
     return ok;
 }
 
+/* -T/--trace: prints what the check says; exits 1 where it says to. */
+static void trace_opt(const char *arg, char **trace_file)
+{
+    StrBuf out = STRBUF_INIT;
+    int ret = arg ? trace_opt_check(arg, error_get_progname(), &out,
+                                    trace_file)
+                  : trace_file_check(*trace_file, error_get_progname(),
+                                     &out);
+
+    fputs(strbuf_str(&out), stderr);
+    strbuf_release(&out);
+    if (ret < 0) {
+        exit(EXIT_FAILURE);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -135,6 +154,7 @@ int main(int argc, char **argv)
     bool writethrough = true, readonly = false, snapshot = false;
     bool cor = false, force_share = false, ok = true;
     const char *format = NULL;
+    char *trace_file = NULL;
     char **cmds = xnew(char *, argc + 1);
     int ncmds = 0, c, i;
 
@@ -172,7 +192,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'T':
-            /* There are no trace events to enable. */
+            trace_opt(optarg, &trace_file);
             break;
         case 'V':
             print_version();
@@ -203,6 +223,9 @@ int main(int argc, char **argv)
         error_report("--image-opts and -f are mutually exclusive");
         exit(EXIT_FAILURE);
     }
+    /* The last -T's file= is opened once the options are checked. */
+    trace_opt(NULL, &trace_file);
+    free(trace_file);
     if (!readonly) {
         flags |= BDRV_O_RDWR;
     }
@@ -218,13 +241,11 @@ int main(int argc, char **argv)
             opts = qdict_new();
             qdict_put_str(opts, "driver", format);
         }
-        if (cor) {
-            error_report("can't open%s%s: %s",
+        if (cor && readonly) {
+            error_report("can't open%s%s: Can't use copy-on-read on "
+                         "read-only device",
                          qemuio_image_opts ? "" : " device ",
-                         qemuio_image_opts ? "" : arg,
-                         readonly ?
-                         "Can't use copy-on-read on read-only device" :
-                         "copy-on-read is not supported");
+                         qemuio_image_opts ? "" : arg);
             if (opts) {
                 qobject_unref(QOBJECT(opts));
             }
@@ -232,7 +253,7 @@ int main(int argc, char **argv)
         }
         ret = qemuio_open_image(qemuio_image_opts ? NULL : arg, opts, flags,
                                 writethrough, force_share, snapshot,
-                                qemuio_image_opts);
+                                qemuio_image_opts, cor);
         if (ret < 0) {
             exit(EXIT_FAILURE);
         }

@@ -17,6 +17,7 @@
 #include "util/qobject.h"
 #include "util/secret.h"
 #include "util/strbuf.h"
+#include "util/open-notes.h"
 #include "block/block.h"
 #include "qemu-io.h"
 
@@ -33,6 +34,7 @@ static struct {
     bool force_share;
     bool snapshot;
     bool image_opts;
+    bool cor;
 } cur;
 
 static void forget_open_params(void)
@@ -44,16 +46,20 @@ static void forget_open_params(void)
     memset(&cur, 0, sizeof(cur));
 }
 
-/* The reference's warning for a probed raw image opened for writing. */
-static void warn_probed_raw(const char *filename)
+/*
+ * Prints what an open noted to stderr (deprecations, then the probed-raw
+ * warning), as the reference does before any open error, and releases
+ * the notes.
+ */
+static void print_open_notes(BlockOpenNotes *notes)
 {
-    fprintf(stderr,
-            "WARNING: Image format was not specified for '%s' and probing "
-            "guessed raw.\n"
-            "         Automatically detecting the format is dangerous for "
-            "raw images, write operations on block 0 will be restricted.\n"
-            "         Specify the 'raw' format explicitly to remove the "
-            "restrictions.\n", filename);
+    StrBuf sb = STRBUF_INIT;
+
+    open_notes_format(&sb, error_get_progname(),
+                      strbuf_str(&notes->warnings), notes->probed_raw);
+    fputs(strbuf_str(&sb), stderr);
+    strbuf_release(&sb);
+    block_open_notes_release(notes);
 }
 
 /* True if opts say nothing that a plain file name would lose. */
@@ -75,10 +81,11 @@ static bool opts_name_only(QDict *opts)
 /*
  * Opens a temporary qcow2 overlay on top of the image described by name
  * and opts, as -s asks. Returns the overlay's backend or NULL with errp
- * set.
+ * set. Only the image's own open adds to *notes: the overlay opens it a
+ * second time as its backing file, which the reference does not.
  */
 static BlockBackend *open_snapshot(const char *name, QDict *opts, int flags,
-                                   Error **errp)
+                                   BlockOpenNotes *notes, Error **errp)
 {
     BdrvImgCreateParams params = { 0 };
     BlockBackend *base, *blk = NULL;
@@ -89,8 +96,9 @@ static BlockBackend *open_snapshot(const char *name, QDict *opts, int flags,
     int fd;
 
     /* Learn the format and size of the image without writing to it. */
-    base = blk_new_open(name, NULL, opts ? qdict_clone_shallow(opts) : NULL,
-                        flags & ~BDRV_O_RDWR, errp);
+    base = blk_new_open_ext(name, NULL,
+                            opts ? qdict_clone_shallow(opts) : NULL,
+                            flags & ~BDRV_O_RDWR, notes, errp);
     if (!base) {
         return NULL;
     }
@@ -149,10 +157,15 @@ out:
     return blk;
 }
 
-int qemuio_open_image(const char *name, QDict *opts, int flags,
+/*
+ * qemuio_open_image; print_notes is false for 'reopen', which the
+ * reference does without warning again.
+ */
+static int open_image(const char *name, QDict *opts, int flags,
                       bool writethrough, bool force_share, bool snapshot,
-                      bool image_opts)
+                      bool image_opts, bool cor, bool print_notes)
 {
+    BlockOpenNotes notes = { STRBUF_INIT, NULL };
     Error *err = NULL;
     BlockBackend *blk;
     QDict *saved;
@@ -188,10 +201,25 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
 
     saved = qdict_clone_shallow(opts);
     if (snapshot) {
-        blk = open_snapshot(name, opts, flags, &err);
+        blk = open_snapshot(name, opts, flags, &notes, &err);
         qobject_unref(QOBJECT(opts));
     } else {
-        blk = blk_new_open(name, NULL, opts, flags, &err);
+        blk = blk_new_open_ext(name, NULL, opts, flags, &notes, &err);
+    }
+    /* The reference prints these as it opens: before any open error. */
+    if (print_notes) {
+        print_open_notes(&notes);
+    } else {
+        block_open_notes_release(&notes);
+    }
+    /*
+     * There is no copy-on-read in the block layer: without a backing file
+     * it would copy nothing, so only images with one must refuse it.
+     */
+    if (blk && cor && bdrv_backing_node(blk_bs(blk))) {
+        error_setg(&err, "copy-on-read is not supported");
+        blk_unref(blk);
+        blk = NULL;
     }
     /*
      * qemu-io's user of the image asks for write access unless -r: a node
@@ -208,10 +236,6 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
         qobject_unref(QOBJECT(saved));
         return -EINVAL;
     }
-    if ((flags & BDRV_O_RDWR) && !snapshot &&
-        bdrv_is_probed_raw(blk_bs(blk))) {
-        warn_probed_raw(name ? name : bdrv_get_filename(blk_bs(blk)));
-    }
     blk_set_enable_write_cache(blk, !writethrough);
     qemuio_blk = blk;
 
@@ -223,7 +247,16 @@ int qemuio_open_image(const char *name, QDict *opts, int flags,
     cur.force_share = force_share;
     cur.snapshot = snapshot;
     cur.image_opts = image_opts;
+    cur.cor = cor;
     return 0;
+}
+
+int qemuio_open_image(const char *name, QDict *opts, int flags,
+                      bool writethrough, bool force_share, bool snapshot,
+                      bool image_opts, bool cor)
+{
+    return open_image(name, opts, flags, writethrough, force_share,
+                      snapshot, image_opts, cor, true);
 }
 
 void qemuio_close_image(void)
@@ -375,16 +408,13 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
         goto out;
     }
 
-    if (cor) {
-        error_report("can't open%s%s: %s", name ? " device " : "",
-                     name ? name : "",
-                     (flags & BDRV_O_RDWR) ?
-                     "copy-on-read is not supported" :
-                     "Can't use copy-on-read on read-only device");
+    if (cor && !(flags & BDRV_O_RDWR)) {
+        error_report("can't open%s%s: Can't use copy-on-read on read-only "
+                     "device", name ? " device " : "", name ? name : "");
         goto out;
     }
     ret = qemuio_open_image(name, opts, flags, writethrough, force_share,
-                            snapshot, qemuio_image_opts);
+                            snapshot, qemuio_image_opts, cor);
     opts = NULL;
 
 out:
@@ -447,7 +477,7 @@ static int reopen_image(int flags, bool writethrough)
     QDict *old_opts;
     int old_flags = cur.flags;
     bool old_wt = cur.writethrough, fs = cur.force_share;
-    bool image_opts = cur.image_opts;
+    bool image_opts = cur.image_opts, cor = cur.cor;
     int ret;
 
     /* Taken from the flags again on the way in. */
@@ -456,11 +486,11 @@ static int reopen_image(int flags, bool writethrough)
     old_opts = qdict_clone_shallow(opts);
 
     qemuio_close_image();
-    ret = qemuio_open_image(name, opts, flags, writethrough, fs, false,
-                            image_opts);
+    ret = open_image(name, opts, flags, writethrough, fs, false, image_opts,
+                     cor, false);
     if (ret < 0) {
-        qemuio_open_image(name, old_opts, old_flags, old_wt, fs, false,
-                          image_opts);
+        open_image(name, old_opts, old_flags, old_wt, fs, false, image_opts,
+                   cor, false);
     } else {
         qobject_unref(QOBJECT(old_opts));
     }

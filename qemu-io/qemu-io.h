@@ -82,12 +82,14 @@ extern bool qemuio_misalign;
 /*
  * Opens name (a file name, or with image_opts an option string; NULL when
  * opts hold the whole description) as the current image. opts (may be
- * NULL) is taken over. Prints the reference's error and returns -errno on
- * failure.
+ * NULL) is taken over. Prints what the open noted (deprecations, probed
+ * raw) and then the reference's error, and returns -errno on failure.
+ * cor (-C) asks for copy-on-read, which only images without a backing
+ * file can have here (where it changes nothing).
  */
 int qemuio_open_image(const char *name, QDict *opts, int flags,
                       bool writethrough, bool force_share, bool snapshot,
-                      bool image_opts);
+                      bool image_opts, bool cor);
 
 /*
  * The options the command line and 'open' share: -d discard, -i aio, -k,

@@ -359,6 +359,13 @@ struct BlockDriver {
                                Error **errp);
     void (*bdrv_reopen_commit)(BlockDriverState *bs);
     void (*bdrv_reopen_abort)(BlockDriverState *bs);
+    /*
+     * After a reopen to read-write is complete (the node, its children and
+     * its bitmaps writable): a format marks on disk what it may now change
+     * (qcow2 marks its bitmaps in use). Cannot fail the reopen; the driver
+     * reports a problem itself. NULL: nothing to do.
+     */
+    void (*bdrv_reopen_commit_post)(BlockDriverState *bs);
 
     /*
      * ---- persistent dirty bitmaps (include/block/dirty-bitmap.h) ----

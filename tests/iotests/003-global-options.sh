@@ -37,6 +37,24 @@ img -T enable=foo
 img -T file=/dev/null
 img -T events=/dev/null
 img -T ''
+img create -q -f raw tr.raw 1M
+printf 'foo\n# comment\n\nbar*\n-baz\n' > ev.txt
+mkdir evdir
+for t in 'enable=' 'events=/nonexist' 'events=' 'events=ev.txt' 'events=evdir' \
+         'foo,bar' 'foo,nobar=on' 'bogus=1' 'enable=qux,events=ev.txt' \
+         'events=ev.txt,enable=qux' '-foo' 'foo[' ',' 'enable=a,enable=b' \
+         'file=/nonexist/x' 'file=' \
+         'file=/nonexist/x,events=/nonexist' 'file=log1'; do
+    echo "-- -T '$t'"
+    img -T "$t" info -f raw tr.raw | _filter_disk_size
+done
+ls log1
+echo "-- the last -T's log file counts, and only once a command is given"
+img -T file=/nonexist/x -T foo info -f raw tr.raw | _filter_disk_size
+img -T file=log2 -T file=/nonexist/x info -f raw tr.raw | _filter_disk_size
+img -T file=/nonexist/x
+img -T file=/nonexist/x bogus
+img -T foo -T events=/nonexist -T bar info -f raw tr.raw
 
 echo "== commands"
 img foo

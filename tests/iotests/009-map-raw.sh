@@ -51,3 +51,9 @@ img map --output=x --start-offset=x sp.raw
 img map --start-offset=x --output=x sp.raw
 img map -f nosuch sp.raw
 img map --image-opts -f raw driver=raw,file.filename=sp.raw
+echo "== -s and -l: short forms of --start-offset and --max-length"
+img map -s 4k sp.raw
+img map -l 8k --output=json sp.raw
+img map -s 1 -l 1 sp.raw
+img map -s x sp.raw
+img map -l

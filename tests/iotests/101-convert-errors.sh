@@ -115,3 +115,20 @@ echo "== --object"
 img convert --object secret,id=s0,data=x a.raw o2.raw
 img convert --object bogus a.raw o2.raw
 img convert --object secret,id=s0 a.raw o2.raw
+echo "== where each check falls: -T before the progress bar starts, -t once"
+echo "== the target exists, -O with -n only when it opens"
+rm -f o.raw
+for a in "-T bogus" "-t bogus" "-O bogus" "-f bogus" "-l x" "--image-opts -f raw" \
+         "-o bogus=1"; do
+    # shellcheck disable=SC2086
+    img convert -p $a a.raw o.raw | cat -A
+    ls o.raw 2>/dev/null && rm -f o.raw
+done
+img convert -p nonexist o.raw | cat -A
+img convert -p -q nonexist o.raw | cat -A
+img convert -O bogus -n a.raw o.raw
+img convert -O bogus -n --bitmaps a.raw o.raw
+img convert -O bogus -n -t bogus a.raw o.raw
+img convert --target-image-opts -O raw -n -l x a.raw o.raw
+img convert --target-image-opts -O raw -n -t bogus a.raw o.raw
+img convert --target-image-opts -O raw -n a.raw o.raw

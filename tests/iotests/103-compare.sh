@@ -90,3 +90,5 @@ img compare --object secret a.raw a.raw
 img compare --object bogus,id=x a.raw a.raw
 img compare --object secret,id=s0,data=!,format=base64 a.raw a.raw
 img compare --object secret,help a.raw a.raw
+echo "== -p: the bar's line ends even when -T is bad"
+img compare -p -T bogus a.raw a.raw | cat -A

@@ -93,3 +93,29 @@ qio --object secret,id=s0,data=!,format=base64 -c quit
 
 echo "== the image itself"
 _md5 t.raw
+
+echo "== -T, as qemu-img's"
+printf 'foo\n\n#x\n-bar\n' > ev.txt
+for t in foo 'foo*' 'enable=' 'events=ev.txt' 'events=/nonexist' 'foo,bar' \
+         'bogus=1' 'file=/nonexist/x' 'file=' 'file=log1'; do
+    echo "-- -T '$t'"
+    qio -T "$t" -c quit
+done
+ls log1
+qio -T file=/nonexist/x -T foo -c quit
+qio -T file=/nonexist/x --image-opts -f raw -c quit t.raw
+qio -T file=/nonexist/x -t bogus -c quit t.raw
+
+echo "== bare flags in option strings are deprecated"
+qio --image-opts -c quit driver=raw,file.filename=t.raw,read-only
+qio -c 'open -o driver=raw,read-only t.raw' -c quit
+
+echo "== -C: copy-on-read of an image without a backing file"
+qio -C -c 'write -P 7 0 512' -c 'read -P 7 0 512' t.raw
+qio -C -r -c length t.raw
+qio -c 'open -C -f raw t.raw' -c length
+qio -c 'open -C -r -f raw t.raw'
+
+echo "== reopen does not warn again"
+qio -c 'reopen -w' -c 'write 0 1' -r t.raw
+qio -c 'reopen -c none' -c 'reopen -r' -c 'reopen -w' -c length t.raw
