@@ -68,6 +68,7 @@ typedef struct ConvertState {
     bool has_zero_init;         /* target reads as zeroes where untouched */
     bool compressed;
     bool wr_in_order;
+    int64_t l2_coverage;        /* bytes one L2 table of the target maps */
     bool salvage;
     int64_t min_sparse;         /* bytes, 0: fully allocate the target */
     bool scan_zeroes;           /* look for zero blocks inside data */
@@ -623,8 +624,19 @@ static void coroutine_fn convert_co_worker(void *opaque)
         /*
          * In order means issued in order: the next chunk may start its
          * writes while this one's are in flight, and the progress bar
-         * advances in chunk order, as the reference's does.
+         * advances in chunk order, as the reference's does. A chunk that
+         * spans two L2 tables is allocated one table at a time, and one
+         * issued behind it could take clusters in between: the next one
+         * waits for its end, so that clusters land where the reference's.
          */
+        if (s->wr_in_order && s->l2_coverage &&
+            offset / s->l2_coverage != (offset + n - 1) / s->l2_coverage) {
+            ret2 = convert_co_wait_pieces(&pieces);
+            if (ret >= 0) {
+                ret = ret2;
+            }
+            pieces = (ConvertPieces) { .pending = 1 };
+        }
         if (s->wr_in_order) {
             s->wr_offs = offset + n;
             qemu_co_queue_restart_all(&s->wr_queue);
@@ -1310,6 +1322,18 @@ int img_convert(int argc, char **argv)
 
     s.compressed = compress;
     s.wr_in_order = wr_in_order;
+    if (wr_in_order && !compress) {
+        BlockDriverInfo bdi = { 0 };
+
+        /*
+         * A table maps cluster_size / 8 clusters, or / 16 with extended L2
+         * entries: the smaller bound splits at every table's boundary.
+         */
+        if (bdrv_get_info(blk_bs(s.target), &bdi) == 0 &&
+            bdi.cluster_size > 0) {
+            s.l2_coverage = (int64_t)bdi.cluster_size * bdi.cluster_size / 16;
+        }
+    }
     s.salvage = salvage;
     s.min_sparse = min_sparse;
     /* Offloaded copies move data as it is, zero blocks included */
