@@ -94,6 +94,17 @@ img compare -f raw -F raw blkdebug:bs.cfg:a.raw b.raw
 img compare -f raw -F raw blkdebug:s8.cfg:a.raw b.raw
 img dd -f raw -O raw if=blkdebug:r.cfg:a.raw of=o2.raw
 img check -f raw blkdebug:r.cfg:a.raw
+# Errors deep in the image: the messages name the chunk's first byte.
+rule r1000.cfg read_aio sector 1000
+rule r1000i.cfg read_aio sector 1000 immediately on once on
+rule w1500.cfg write_aio sector 1500 errno 28
+cp a.raw b.raw
+img convert -f raw -O raw -m 1 blkdebug:r1000.cfg:a.raw o.raw
+img convert -f raw -O raw -n -S 0 a.raw blkdebug:w1500.cfg:b.raw
+img compare -f raw -F raw blkdebug:r1000i.cfg:a.raw a.raw
+img dd -f raw -O raw bs=64k if=blkdebug:r1000.cfg:a.raw of=o3.raw
+img bench -f raw -c 1000 -s 512 blkdebug:r1000.cfg:a.raw |
+    grep -v '^Run completed'
 cp a.raw b.raw
 
 echo "== map and bench"
