@@ -66,6 +66,7 @@ static const char *const iotype_names[BLKDEBUG_IO__MAX] = {
 typedef enum BlkdebugAction {
     ACTION_INJECT_ERROR,
     ACTION_SET_STATE,
+    ACTION_SUSPEND,
 } BlkdebugAction;
 
 typedef struct BlkdebugRule {
@@ -80,11 +81,21 @@ typedef struct BlkdebugRule {
     bool immediately;
     /* set-state */
     int new_state;
+    /* suspend (a breakpoint) */
+    char *tag;
 
     bool active;
     TAILQ_ENTRY(BlkdebugRule) next;         /* in rules[event] */
     TAILQ_ENTRY(BlkdebugRule) active_next;  /* in active */
 } BlkdebugRule;
+
+/* A request stopped at a breakpoint, until resumed. */
+typedef struct BlkdebugSuspendedReq {
+    Coroutine *co;
+    char *tag;
+    bool resumed;
+    TAILQ_ENTRY(BlkdebugSuspendedReq) next;
+} BlkdebugSuspendedReq;
 
 typedef TAILQ_HEAD(BlkdebugRuleList, BlkdebugRule) BlkdebugRuleList;
 
@@ -102,6 +113,7 @@ typedef struct BDRVBlkdebugState {
     uint64_t take_perms;
     uint64_t unshare_perms;
     char *config_file;
+    TAILQ_HEAD(, BlkdebugSuspendedReq) suspended;   /* oldest first */
 } BDRVBlkdebugState;
 
 /* ---- event names ----------------------------------------------------------- */
@@ -489,18 +501,37 @@ static void remove_rule(BDRVBlkdebugState *s, BlkdebugRule *rule)
         TAILQ_REMOVE(&s->active, rule, active_next);
     }
     TAILQ_REMOVE(&s->rules[rule->event], rule, next);
+    free(rule->tag);
     free(rule);
+}
+
+/* Stops the calling request until bdrv_debug_resume names tag. */
+static void coroutine_fn suspend_request(BDRVBlkdebugState *s, char *tag)
+{
+    BlkdebugSuspendedReq r = { .co = qemu_coroutine_self(), .tag = tag };
+
+    TAILQ_INSERT_TAIL(&s->suspended, &r, next);
+    printf("blkdebug: Suspended request '%s'\n", tag);
+    while (!r.resumed) {
+        qemu_coroutine_yield();
+    }
+    free(tag);
 }
 
 static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
 {
     BDRVBlkdebugState *s = bs->opaque;
     BlkdebugRule *rule;
+    BlkdebugRule *nrule;
     bool injected = false;
     bool state_set = false;
     int new_state = s->state;
+    char **tags = NULL;
+    int n_tags = 0;
+    int i;
 
-    TAILQ_FOREACH(rule, &s->rules[event], next) {
+    for (rule = TAILQ_FIRST(&s->rules[event]); rule; rule = nrule) {
+        nrule = TAILQ_NEXT(rule, next);
         if (rule->state && rule->state != s->state) {
             continue;
         }
@@ -517,12 +548,27 @@ static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
             }
             TAILQ_INSERT_TAIL(&s->active, rule, active_next);
             rule->active = true;
+        } else if (rule->action == ACTION_SUSPEND) {
+            /* A breakpoint stops one request, then is gone. */
+            tags = xrealloc(tags, (n_tags + 1) * sizeof(*tags));
+            tags[n_tags++] = rule->tag;
+            rule->tag = NULL;
+            remove_rule(s, rule);
         } else if (!state_set) {
             new_state = rule->new_state;
             state_set = true;
         }
     }
+    /* The new state holds while the request is stopped (the reference). */
     s->state = new_state;
+    for (i = 0; i < n_tags; i++) {
+        if (qemu_in_coroutine()) {
+            suspend_request(s, tags[i]);
+        } else {
+            free(tags[i]);
+        }
+    }
+    free(tags);
 }
 
 /*
@@ -561,6 +607,97 @@ static int coroutine_fn rule_check(BlockDriverState *bs, int64_t offset,
         qemu_coroutine_yield();
     }
     return error > 0 ? -error : 0;
+}
+
+/* ---- breakpoints ------------------------------------------------------- */
+
+static int blkdebug_debug_breakpoint(BlockDriverState *bs, const char *event,
+                                     const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    int ev = bdrv_debug_event_parse(event);
+    BlkdebugRule *rule;
+
+    if (ev < 0) {
+        return -ENOENT;
+    }
+    rule = xzalloc(sizeof(*rule));
+    rule->event = ev;
+    rule->action = ACTION_SUSPEND;
+    rule->tag = xstrdup(tag);
+    TAILQ_INSERT_TAIL(&s->rules[ev], rule, next);
+    return 0;
+}
+
+/* Re-enters r's request, which goes on from where it stopped. */
+static void resume_request(BDRVBlkdebugState *s, BlkdebugSuspendedReq *r)
+{
+    TAILQ_REMOVE(&s->suspended, r, next);
+    printf("blkdebug: Resuming request '%s'\n", r->tag);
+    r->resumed = true;
+    aio_co_wake(r->co);
+}
+
+static int blkdebug_debug_resume(BlockDriverState *bs, const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugSuspendedReq *r;
+
+    TAILQ_FOREACH(r, &s->suspended, next) {
+        if (!strcmp(r->tag, tag)) {
+            resume_request(s, r);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/*
+ * Resumes every request stopped with tag and deletes the breakpoints not
+ * reached yet; -ENOENT if there were none of the latter (even if requests
+ * were resumed, as the reference answers).
+ */
+static int blkdebug_debug_remove_breakpoint(BlockDriverState *bs,
+                                            const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugSuspendedReq *r;
+    BlkdebugSuspendedReq *rnext;
+    BlkdebugRule *rule;
+    BlkdebugRule *nrule;
+    int ret = -ENOENT;
+    int i;
+
+    for (r = TAILQ_FIRST(&s->suspended); r; r = rnext) {
+        rnext = TAILQ_NEXT(r, next);
+        if (!strcmp(r->tag, tag)) {
+            resume_request(s, r);
+        }
+    }
+    for (i = 0; i < BLKDBG__MAX; i++) {
+        for (rule = TAILQ_FIRST(&s->rules[i]); rule; rule = nrule) {
+            nrule = TAILQ_NEXT(rule, next);
+            if (rule->action == ACTION_SUSPEND && !strcmp(rule->tag, tag)) {
+                remove_rule(s, rule);
+                ret = 0;
+            }
+        }
+    }
+    return ret;
+}
+
+static bool blkdebug_debug_is_suspended(BlockDriverState *bs,
+                                        const char *tag)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    BlkdebugSuspendedReq *r;
+
+    TAILQ_FOREACH(r, &s->suspended, next) {
+        if (!strcmp(r->tag, tag)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- open and close -------------------------------------------------------- */
@@ -714,6 +851,7 @@ static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags,
         TAILQ_INIT(&s->rules[i]);
     }
     TAILQ_INIT(&s->active);
+    TAILQ_INIT(&s->suspended);
 
     if (filename) {
         ret = parse_filename(filename, options, errp);
@@ -1009,4 +1147,8 @@ const BlockDriver bdrv_blkdebug = {
     .bdrv_co_truncate = blkdebug_co_truncate,
 
     .bdrv_debug_event = blkdebug_debug_event,
+    .bdrv_debug_breakpoint = blkdebug_debug_breakpoint,
+    .bdrv_debug_remove_breakpoint = blkdebug_debug_remove_breakpoint,
+    .bdrv_debug_resume = blkdebug_debug_resume,
+    .bdrv_debug_is_suspended = blkdebug_debug_is_suspended,
 };

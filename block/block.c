@@ -1738,6 +1738,47 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options,
     return bdrv_open_inherit(filename, options, drv, flags, 0, errp);
 }
 
+/* ---- blkdebug breakpoints ------------------------------------------------ */
+
+/*
+ * The first node from bs down its file (or backing) children whose driver
+ * has breakpoints, or NULL.
+ */
+static BlockDriverState *bdrv_debug_node(BlockDriverState *bs)
+{
+    while (bs && bs->drv && !bs->drv->bdrv_debug_breakpoint) {
+        BdrvChild *c = bs->file ? bs->file : bs->backing;
+
+        bs = c ? c->bs : NULL;
+    }
+    return bs && bs->drv ? bs : NULL;
+}
+
+int bdrv_debug_breakpoint(BlockDriverState *bs, const char *event,
+                          const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_breakpoint(bs, event, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_remove_breakpoint(bs, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_resume(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_resume(bs, tag) : -ENOTSUP;
+}
+
+bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs && bs->drv->bdrv_debug_is_suspended(bs, tag);
+}
+
 /* ---- node queries -------------------------------------------------------- */
 
 const char *bdrv_get_filename(BlockDriverState *bs)

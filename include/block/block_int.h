@@ -408,6 +408,13 @@ struct BlockDriver {
     /* ---- debugging ---- */
     /* Hears the debug events raised on the node (blkdebug). */
     void (*bdrv_debug_event)(BlockDriverState *bs, BlkdebugEvent event);
+    /* Breakpoints (see bdrv_debug_breakpoint in block.h). */
+    int (*bdrv_debug_breakpoint)(BlockDriverState *bs, const char *event,
+                                 const char *tag);
+    int (*bdrv_debug_remove_breakpoint)(BlockDriverState *bs,
+                                        const char *tag);
+    int (*bdrv_debug_resume)(BlockDriverState *bs, const char *tag);
+    bool (*bdrv_debug_is_suspended)(BlockDriverState *bs, const char *tag);
     /*
      * Protocol nodes over children (blkdebug): sets bs->exact_filename to
      * the plain name that reopens the node, or leaves it "" for a json:

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "lib/test-block.h"
+#include "util/aio.h"
+#include "util/coroutine.h"
+#include "util/iov.h"
 
 #define IMG "bd"
 #define SIZE (64 * 1024)
@@ -254,6 +257,119 @@ START_TEST(test_rmw_events)
 }
 END_TEST
 
+/* ---- breakpoints ---------------------------------------------------------- */
+
+typedef struct BreakWrite {
+    BlockBackend *blk;
+    int64_t offset;
+    uint8_t buf[512];
+    int ret;
+    bool done;
+} BreakWrite;
+
+static void coroutine_fn break_write_entry(void *opaque)
+{
+    BreakWrite *w = opaque;
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, w->buf, sizeof(w->buf));
+    w->ret = blk_co_pwritev(w->blk, w->offset, sizeof(w->buf), &qiov, 0);
+    w->done = true;
+}
+
+static void start_write(BreakWrite *w, BlockBackend *blk, int64_t offset,
+                        uint8_t fill)
+{
+    w->blk = blk;
+    w->offset = offset;
+    memset(w->buf, fill, sizeof(w->buf));
+    w->done = false;
+    qemu_coroutine_enter(qemu_coroutine_create(break_write_entry, w));
+}
+
+/* Polls until cond holds (a few seconds at most). */
+#define POLL_UNTIL(cond) \
+    do { \
+        int n_ = 0; \
+        while (!(cond)) { \
+            aio_poll(qemu_get_aio_context(), n_ > 100); \
+            ck_assert_int_lt(++n_, 100000); \
+        } \
+    } while (0)
+
+START_TEST(test_breakpoint_suspends_and_resumes)
+{
+    MemImage *img = mem_image_create(IMG, SIZE);
+    BlockBackend *blk = open_bd(NULL);
+    BlockDriverState *bs = blk_bs(blk);
+    BreakWrite w1;
+    BreakWrite w2;
+
+    ck_assert_int_eq(bdrv_debug_breakpoint(bs, "write_aio", "A"), 0);
+    ck_assert(!bdrv_debug_is_suspended(bs, "A"));
+    start_write(&w1, blk, 0, 0x11);
+    POLL_UNTIL(bdrv_debug_is_suspended(bs, "A"));
+    /* Stopped before it reached the image. */
+    ck_assert(!w1.done);
+    ck_assert_int_eq(mem_image_stats(img)->writes, 0);
+
+    /* The breakpoint is gone: a second write goes through. */
+    start_write(&w2, blk, 512, 0x22);
+    POLL_UNTIL(w2.done);
+    ck_assert_int_ge(w2.ret, 0);
+    ck_assert(!w1.done);
+
+    ck_assert_int_eq(bdrv_debug_resume(bs, "B"), -ENOENT);
+    ck_assert_int_eq(bdrv_debug_resume(bs, "A"), 0);
+    POLL_UNTIL(w1.done);
+    ck_assert_int_ge(w1.ret, 0);
+    ck_assert(!bdrv_debug_is_suspended(bs, "A"));
+    ck_assert_int_eq(mem_image_data(img)[0], 0x11);
+    ck_assert_int_eq(mem_image_data(img)[512], 0x22);
+    ck_assert_int_eq(bdrv_debug_resume(bs, "A"), -ENOENT);
+    blk_unref(blk);
+}
+END_TEST
+
+START_TEST(test_breakpoint_remove)
+{
+    MemImage *img = mem_image_create(IMG, SIZE);
+    BlockBackend *blk = open_bd(NULL);
+    BlockDriverState *bs = blk_bs(blk);
+    uint8_t buf[512] = { 3 };
+    BreakWrite w;
+
+    ck_assert_int_eq(bdrv_debug_breakpoint(blk_bs(blk), "bogus", "A"),
+                     -ENOENT);
+    ck_assert_int_eq(bdrv_debug_remove_breakpoint(bs, "A"), -ENOENT);
+    /* Removed before it was reached: writes pass. */
+    ck_assert_int_eq(bdrv_debug_breakpoint(bs, "write_aio", "A"), 0);
+    ck_assert_int_eq(bdrv_debug_remove_breakpoint(bs, "A"), 0);
+    ck_assert_int_ge(blk_pwrite(blk, 0, 512, buf, 0), 0);
+
+    /*
+     * Removing the tag of a stopped request resumes it; the breakpoint
+     * itself was used up, so the answer is still -ENOENT.
+     */
+    ck_assert_int_eq(bdrv_debug_breakpoint(bs, "write_aio", "A"), 0);
+    start_write(&w, blk, 512, 0x44);
+    POLL_UNTIL(bdrv_debug_is_suspended(bs, "A"));
+    ck_assert_int_eq(bdrv_debug_remove_breakpoint(bs, "A"), -ENOENT);
+    POLL_UNTIL(w.done);
+    ck_assert_int_ge(w.ret, 0);
+    ck_assert_int_eq(mem_image_data(img)[512], 0x44);
+    blk_unref(blk);
+
+    /* No blkdebug node below: not supported. */
+    blk = test_open(IMG, "raw", true);
+    ck_assert_int_eq(bdrv_debug_breakpoint(blk_bs(blk), "write_aio", "A"),
+                     -ENOTSUP);
+    ck_assert_int_eq(bdrv_debug_resume(blk_bs(blk), "A"), -ENOTSUP);
+    ck_assert(!bdrv_debug_is_suspended(blk_bs(blk), "A"));
+    blk_unref(blk);
+}
+END_TEST
+
 /* ---- config files, names, errors ----------------------------------------- */
 
 START_TEST(test_config_file)
@@ -359,6 +475,11 @@ static Suite *blkdebug_suite(void)
     tcase_add_test(tc, test_flush_to_disk_only_when_dirty);
     tcase_add_test(tc, test_writethrough_flush_order);
     tcase_add_test(tc, test_rmw_events);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("breakpoints");
+    tcase_add_test(tc, test_breakpoint_suspends_and_resumes);
+    tcase_add_test(tc, test_breakpoint_remove);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("open");
