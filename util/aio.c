@@ -102,6 +102,7 @@ typedef struct AioFileReq {
     int tmp_alloc;
     int64_t ret;
     bool complete;
+    bool punt;                  /* io_uring: straight to its workers */
 #ifdef CONFIG_LIBAIO
     struct iocb iocb;
 #endif
@@ -657,6 +658,7 @@ static void luring_prep(AioContext *ctx, struct io_uring_sqe *sqe,
         }
         break;
     case AIO_OP_WRITE:
+    case AIO_OP_WRITE_BLOCKING:     /* not seen here: aio_co_file_io */
         if (single) {
             io_uring_prep_write(sqe, req->fd, req->cur_iov[0].iov_base,
                                 req->cur_iov[0].iov_len, off);
@@ -673,6 +675,9 @@ static void luring_prep(AioContext *ctx, struct io_uring_sqe *sqe,
         break;
     }
     io_uring_sqe_set_data(sqe, req);
+    if (req->punt) {
+        sqe->flags |= IOSQE_ASYNC;
+    }
 }
 
 /* An SQE, submitting what is queued if the SQ is full; NULL if still full. */
@@ -1049,6 +1054,14 @@ int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
     req.tmp_alloc = 0;
     req.ret = 0;
     req.complete = false;
+    req.punt = false;
+    if (op == AIO_OP_WRITE_BLOCKING) {
+        req.op = op = AIO_OP_WRITE;
+#ifdef CONFIG_LIBURING
+        /* IOSQE_ASYNC came with IORING_OP_WRITE (5.6). */
+        req.punt = backend == AIO_BACKEND_IO_URING && ctx->uring_has_rw;
+#endif
+    }
 
     assert(req.co);
     if (op == AIO_OP_READ || op == AIO_OP_WRITE) {
