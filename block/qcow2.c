@@ -2047,8 +2047,23 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         }
     }
 
+    if (prealloc == PREALLOC_MODE_OFF && data_file_is_raw(bs) &&
+        (uint64_t)offset > old_length) {
+        /* A raw data file keeps every guest cluster mapped. */
+        prealloc = PREALLOC_MODE_METADATA;
+    }
     if (prealloc != PREALLOC_MODE_OFF && (uint64_t)offset > old_length) {
         ret = preallocate_co(bs, old_length, offset, prealloc, errp);
+        if (ret < 0) {
+            goto fail;
+        }
+    } else if (has_data_file(bs) && (uint64_t)offset != old_length) {
+        /*
+         * An external data file follows the virtual size, grown or cut, as
+         * with the reference (guest offsets are its offsets).
+         */
+        ret = bdrv_co_truncate(s->data_file, offset, false,
+                               PREALLOC_MODE_OFF, 0, errp);
         if (ret < 0) {
             goto fail;
         }
@@ -2127,15 +2142,34 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
                 return n < 0 ? n : -ENOSPC;
             }
         }
+        if (has_data_file(bs)) {
+            /*
+             * The L2 tables come first, then the data file grows (the
+             * reference's order: a failure leaves the tables allocated).
+             */
+            ret = qcow2_map_preallocated(bs, data_start, alloc_start,
+                                         nb_data);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to update L2 tables");
+                return ret;
+            }
+        }
         ret = bdrv_co_truncate(qcow2_data_child(bs), alloc_start +
                                (nb_data << s->cluster_bits), false, mode, 0,
                                errp);
         if (ret < 0) {
+            /* The reference names the image file, not a data file. */
+            if (!has_data_file(bs)) {
+                error_prepend(errp, "Failed to resize underlying file: ");
+            }
             return ret;
         }
-        ret = qcow2_map_preallocated(bs, data_start, alloc_start, nb_data);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Failed to update L2 tables");
+        if (!has_data_file(bs)) {
+            ret = qcow2_map_preallocated(bs, data_start, alloc_start,
+                                         nb_data);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to update L2 tables");
+            }
         }
         return ret;
     }
@@ -2667,7 +2701,7 @@ static QemuOpts *protocol_opts(QemuOpts *opts)
         bool ours = false;
 
         for (d = qcow2_create_opts_desc; d->name; d++) {
-            if (!strcmp(d->name, opt->name) && strcmp(d->name, "size")) {
+            if (!strcmp(d->name, opt->name)) {
                 ours = true;
                 break;
             }
@@ -2676,6 +2710,11 @@ static QemuOpts *protocol_opts(QemuOpts *opts)
             qemu_opt_set(out, opt->name, opt->str, NULL);
         }
     }
+    /*
+     * The files start empty, as the reference makes them: the image grows
+     * as its structures are written, preallocation comes last.
+     */
+    qemu_opt_set(out, "size", "0", NULL);
     return out;
 }
 
