@@ -1578,16 +1578,22 @@ typedef struct CompressJob {
     uint64_t seq;
 } CompressJob;
 
-static int compress_max_jobs(void)
+/*
+ * Jobs allocate in submission order, so a slow cluster holds back the ones
+ * behind it: with a deep queue the workers keep compressing meanwhile. Up
+ * to 16 per core, held to 32 MiB of cluster buffers (each job holds two).
+ */
+static int compress_max_jobs(BDRVQcow2State *s)
 {
-    static int max;
+    static int per_cpu;
+    int by_memory = (32 << 20) / (2 * s->cluster_size);
 
-    if (!max) {
+    if (!per_cpu) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        max = MAX(8, MIN(64, 4 * (n > 0 ? n : 1)));
+        per_cpu = MAX(16, MIN(64, 16 * (n > 0 ? n : 1)));
     }
-    return max;
+    return MAX(4, MIN(per_cpu, by_memory));
 }
 
 static void coroutine_fn compress_job_entry(void *opaque)
@@ -1672,7 +1678,7 @@ static int coroutine_fn compress_submit(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     CompressJob *job;
 
-    while (s->compress_inflight >= compress_max_jobs()) {
+    while (s->compress_inflight >= compress_max_jobs(s)) {
         qemu_co_queue_wait(&s->compress_slot_queue, NULL);
     }
     if (s->compress_error) {
