@@ -2191,8 +2191,14 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         }
         while (meta) {
             next = meta->next;
-            /* Nothing to copy: the clusters are new and read as zero. */
+            /*
+             * Nothing to copy: the clusters are new and read as zero. No
+             * subcluster is marked allocated either (an empty range), as
+             * the reference leaves them: they still read from the backing
+             * file, which is why extended L2 allows preallocation there.
+             */
             meta->cow_start.nb_bytes = 0;
+            meta->cow_end.offset = meta->cow_start.offset;
             meta->cow_end.nb_bytes = 0;
             ret = qcow2_alloc_cluster_link_l2(bs, meta);
             free(meta);
