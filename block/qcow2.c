@@ -499,6 +499,8 @@ void qcow2_signal_corruption(BlockDriverState *bs, bool fatal, int64_t offset,
     char *message;
     va_list ap;
 
+    /* Without write access nothing can be marked: the event is non-fatal. */
+    fatal = fatal && !bs->read_only;
     if (s->signaled_corruption &&
         (!fatal || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
         return;
@@ -516,10 +518,9 @@ void qcow2_signal_corruption(BlockDriverState *bs, bool fatal, int64_t offset,
     }
     free(message);
 
-    if (fatal && !bs->read_only) {
+    if (fatal) {
         qcow2_mark_corrupt(bs);
-        /* No more writes: the image is read-only from now on. */
-        bs->read_only = true;
+        s->ejected = true;
     }
     s->signaled_corruption = true;
 }
@@ -1234,7 +1235,7 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
 
     compress_drain(bs);
 
-    if (!bs->read_only && s->l2_table_cache) {
+    if (!bs->read_only && !s->ejected && s->l2_table_cache) {
         int ret;
 
         qemu_co_mutex_lock(&s->lock);
@@ -1411,6 +1412,9 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (s->compress_inflight) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1551,6 +1555,9 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1715,6 +1722,9 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     size_t qiov_offset = 0;
     int ret = 0;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (has_data_file(bs)) {
         return -ENOTSUP;
     }
@@ -1777,6 +1787,9 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
                     (offset + bytes);
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1842,6 +1855,9 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
     int64_t len = bs->total_sectors * BDRV_SECTOR_SIZE;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1872,6 +1888,10 @@ static int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
     if (ret < 0) {
         return ret;
     }
+    if (s->ejected) {
+        /* Nothing more reaches the file (a detached driver flushes none). */
+        return 0;
+    }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_write_caches(bs);
     qemu_co_mutex_unlock(&s->lock);
@@ -1892,6 +1912,9 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     QCow2SubclusterType type;
     int ret, status = 0;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     bytes = MIN(INT_MAX, count);
     qemu_co_mutex_lock(&s->lock);
     if (!s->metadata_preallocation_checked) {
@@ -1963,6 +1986,9 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     uint8_t size_be[8];
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (prealloc != PREALLOC_MODE_OFF && prealloc != PREALLOC_MODE_METADATA &&
         prealloc != PREALLOC_MODE_FALLOC && prealloc != PREALLOC_MODE_FULL) {
         error_setg(errp, "Unsupported preallocation mode '%s'",

@@ -219,6 +219,12 @@ typedef struct BDRVQcow2State {
     uint8_t compression_type;
     bool use_lazy_refcounts;
     bool signaled_corruption;
+    /*
+     * A fatal corruption event on a writable image ends all I/O on it:
+     * requests fail with -ENOMEDIUM and nothing more reaches the file (the
+     * reference detaches the driver).
+     */
+    bool ejected;
     /* Clusters are mapped but not written (preallocation=metadata). */
     bool metadata_preallocation_checked;
     bool metadata_preallocation;
