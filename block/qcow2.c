@@ -36,6 +36,7 @@
 #include "util/bswap.h"
 #include "util/cutils.h"
 #include "util/strbuf.h"
+#include "util/secret.h"
 #include "qcow2.h"
 
 static int coroutine_fn compress_drain(BlockDriverState *bs);
@@ -2728,6 +2729,55 @@ out:
     return ret;
 }
 
+/*
+ * The encryption options are checked as the reference checks them, so that
+ * a mistake gets its message; a valid request is refused: encryption is
+ * not implemented yet.
+ */
+static int check_encrypt_opts(QemuOpts *opts, Error **errp)
+{
+    const char *format = qemu_opt_get(opts, "encrypt.format");
+    const char *secret = qemu_opt_get(opts, "encrypt.key-secret");
+    const uint8_t *data;
+    size_t len;
+    QemuOpt *opt;
+    bool any = false;
+
+    if (format && qemu_opt_get_bool(opts, "encryption", false)) {
+        error_setg(errp, "'encrypt.format' and its alias 'encryption' "
+                   "can't be used at the same time");
+        return -EINVAL;
+    }
+    if (!format && qemu_opt_get_bool(opts, "encryption", false)) {
+        format = "aes";
+    }
+    if (format && strcmp(format, "luks") && strcmp(format, "aes")) {
+        error_setg(errp, "Parameter 'format' does not accept value '%s'",
+                   format);
+        return -EINVAL;
+    }
+    TAILQ_FOREACH(opt, &opts->head, next) {
+        any |= !strncmp(opt->name, "encrypt.", 8);
+    }
+    if (!format) {
+        if (any) {
+            error_setg(errp, "Parameter 'encrypt.format' is missing");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!secret) {
+        error_setg(errp, "Parameter 'encrypt.key-secret' is required for "
+                   "cipher");
+        return -EINVAL;
+    }
+    if (!secret_lookup(secret, &data, &len, errp)) {
+        return -EINVAL;
+    }
+    error_setg(errp, "Encryption is not supported yet");
+    return -ENOTSUP;
+}
+
 /* The options of opts that are not qcow2's (they go to the protocol). */
 static QemuOpts *protocol_opts(QemuOpts *opts)
 {
@@ -2780,10 +2830,9 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         return -EINVAL;
     }
 
-    if (qemu_opt_get_bool(opts, "encryption", false) ||
-        qemu_opt_get(opts, "encrypt.format")) {
-        error_setg(errp, "Encryption is not supported yet");
-        return -ENOTSUP;
+    ret = check_encrypt_opts(opts, errp);
+    if (ret < 0) {
+        return ret;
     }
 
     p.cluster_size = qemu_opt_get_size(opts, "cluster_size", 65536);
