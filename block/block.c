@@ -1804,11 +1804,15 @@ int64_t bdrv_get_allocated_file_size(BlockDriverState *bs)
     if (!bs->drv->is_format) {
         return -ENOTSUP;
     }
-    /* A format occupies what its storage children occupy. */
+    /*
+     * A format occupies what its file occupies. An external data file is
+     * not counted, as the reference does not; formats whose data lives in
+     * several files (vmdk extents) implement the callback.
+     */
     LIST_FOREACH(c, &bs->children, next) {
         int64_t n;
 
-        if (c->role == BDRV_CHILD_BACKING) {
+        if (c->role != BDRV_CHILD_FILE && c->role != BDRV_CHILD_METADATA) {
             continue;
         }
         n = bdrv_get_allocated_file_size(c->bs);

@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "block/dirty-bitmap.h"
 #include "qemu-img.h"
 #include "util/coroutine.h"
 #include "util/cutils.h"
@@ -67,6 +68,7 @@ typedef struct ConvertState {
     bool has_zero_init;         /* target reads as zeroes where untouched */
     bool compressed;
     bool wr_in_order;
+    int64_t l2_coverage;        /* bytes one L2 table of the target maps */
     bool salvage;
     int64_t min_sparse;         /* bytes, 0: fully allocate the target */
     bool scan_zeroes;           /* look for zero blocks inside data */
@@ -622,8 +624,19 @@ static void coroutine_fn convert_co_worker(void *opaque)
         /*
          * In order means issued in order: the next chunk may start its
          * writes while this one's are in flight, and the progress bar
-         * advances in chunk order, as the reference's does.
+         * advances in chunk order, as the reference's does. A chunk that
+         * spans two L2 tables is allocated one table at a time, and one
+         * issued behind it could take clusters in between: the next one
+         * waits for its end, so that clusters land where the reference's.
          */
+        if (s->wr_in_order && s->l2_coverage &&
+            offset / s->l2_coverage != (offset + n - 1) / s->l2_coverage) {
+            ret2 = convert_co_wait_pieces(&pieces);
+            if (ret >= 0) {
+                ret = ret2;
+            }
+            pieces = (ConvertPieces) { .pending = 1 };
+        }
         if (s->wr_in_order) {
             s->wr_offs = offset + n;
             qemu_co_queue_restart_all(&s->wr_queue);
@@ -739,6 +752,113 @@ static int convert_do_copy(ConvertState *s)
         }
     }
     return s->ret;
+}
+
+/* ---- bitmaps ------------------------------------------------------------- */
+
+/*
+ * The source's bitmaps in the order the reference walks them: the reverse
+ * of the order they are stored in (our list keeps the stored order).
+ */
+static BdrvDirtyBitmap **convert_src_bitmaps(BlockDriverState *bs, int *n)
+{
+    BdrvDirtyBitmap *bm, **v = NULL;
+    int i = 0;
+
+    *n = 0;
+    for (bm = bdrv_dirty_bitmap_first(bs); bm; bm = bdrv_dirty_bitmap_next(bm)) {
+        (*n)++;
+    }
+    v = xnew(BdrvDirtyBitmap *, *n + 1);
+    for (bm = bdrv_dirty_bitmap_first(bs); bm; bm = bdrv_dirty_bitmap_next(bm)) {
+        v[*n - 1 - i++] = bm;
+    }
+    return v;
+}
+
+/* Before the target is made: an inconsistent bitmap stops the convert. */
+static bool convert_check_bitmaps(BlockDriverState *src, bool skip_broken)
+{
+    BdrvDirtyBitmap **v;
+    bool ok = true;
+    int i, n;
+
+    if (skip_broken) {
+        return true;
+    }
+    v = convert_src_bitmaps(src, &n);
+    for (i = 0; i < n; i++) {
+        if (bdrv_dirty_bitmap_inconsistent(v[i])) {
+            Error *err = NULL;
+
+            error_setg(&err, "Cannot copy inconsistent bitmap '%s'",
+                       bdrv_dirty_bitmap_name(v[i]));
+            error_append_hint(&err, "Try --skip-broken-bitmaps, or use "
+                              "'qemu-img bitmap --remove' to delete it\n");
+            error_report_err(err);
+            ok = false;
+            break;
+        }
+    }
+    free(v);
+    return ok;
+}
+
+/*
+ * After the data: each persistent bitmap of the source is made in the
+ * target with its granularity, contents and enabled state. They are added
+ * in stored order so that the target stores them in the source's order, as
+ * the reference's target does; what fails is found in the reference's order
+ * first, so that nothing is added when one of them cannot be.
+ */
+static int convert_copy_bitmaps(BlockDriverState *src, BlockDriverState *dst)
+{
+    BdrvDirtyBitmap **v;
+    int i, n, ret = 0;
+
+    v = convert_src_bitmaps(src, &n);
+    for (i = 0; i < n; i++) {
+        const char *name = bdrv_dirty_bitmap_name(v[i]);
+
+        if (!bdrv_dirty_bitmap_get_persistence(v[i])) {
+            v[i] = NULL;
+        } else if (bdrv_dirty_bitmap_inconsistent(v[i])) {
+            /* Only reached with --skip-broken-bitmaps */
+            warn_report("Skipping inconsistent bitmap '%s'", name);
+            v[i] = NULL;
+        } else if (bdrv_find_dirty_bitmap(dst, name)) {
+            error_report("Failed to create bitmap %s: Bitmap already "
+                         "exists: %s", name, name);
+            ret = -EEXIST;
+            goto out;
+        }
+    }
+    for (i = n - 1; i >= 0; i--) {
+        const char *name;
+        Error *err = NULL;
+
+        if (!v[i]) {
+            continue;
+        }
+        name = bdrv_dirty_bitmap_name(v[i]);
+        ret = bdrv_dirty_bitmap_add(dst, name,
+                                    bdrv_dirty_bitmap_granularity(v[i]), &err);
+        if (ret < 0) {
+            error_reportf_err(err, "Failed to create bitmap %s: ", name);
+            goto out;
+        }
+        ret = bdrv_dirty_bitmap_merge(dst, name, src, name, &err);
+        if (ret == 0 && !bdrv_dirty_bitmap_enabled(v[i])) {
+            ret = bdrv_dirty_bitmap_set_enabled(dst, name, false, &err);
+        }
+        if (ret < 0) {
+            error_reportf_err(err, "Failed to populate bitmap %s: ", name);
+            goto out;
+        }
+    }
+out:
+    free(v);
+    return ret;
 }
 
 /* ---- option helpers ------------------------------------------------------ */
@@ -863,6 +983,8 @@ int img_convert(int argc, char **argv)
         { "salvage", no_argument, NULL, OPTION_SALVAGE },
         { "target-is-zero", no_argument, NULL, OPTION_TARGET_IS_ZERO },
         { "bitmaps", no_argument, NULL, OPTION_BITMAPS },
+        { "skip-broken-bitmaps", no_argument, NULL,
+          OPTION_SKIP_BROKEN_BITMAPS },
         { NULL, 0, NULL, 0 }
     };
     ConvertState s = { 0 };
@@ -876,6 +998,7 @@ int img_convert(int argc, char **argv)
     bool skip_create = false, progress = false, progress_started = false;
     bool explicit_min_sparse = false, copy_range = false;
     bool target_is_zero = false, bitmaps = false, salvage = false;
+    bool skip_broken = false;
     bool wr_in_order = true;
     int64_t min_sparse = CONVERT_DEFAULT_MIN_SPARSE, rate_limit = 0;
     int num_coroutines = CONVERT_DEFAULT_COROUTINES;
@@ -978,12 +1101,19 @@ int img_convert(int argc, char **argv)
         case OPTION_BITMAPS:
             bitmaps = true;
             break;
+        case OPTION_SKIP_BROKEN_BITMAPS:
+            skip_broken = true;
+            break;
         default:
             img_common_option(c, argv, &common);
             break;
         }
     }
 
+    if (skip_broken && !bitmaps) {
+        error_report("Use of --skip-broken-bitmaps requires --bitmaps");
+        goto out;
+    }
     if (!out_fmt && !tgt_image_opts) {
         out_fmt = "raw";
     }
@@ -1077,11 +1207,18 @@ int img_convert(int argc, char **argv)
         }
     }
 
+    if (bitmaps && s.src_num > 1) {
+        error_report("Copying bitmaps only possible with single source");
+        goto out;
+    }
     if (!skip_create) {
         /* With -n, an unknown -O fails when the target opens. */
         drv = bdrv_find_format(out_fmt);
         if (!drv) {
             error_report("Unknown file format '%s'", out_fmt);
+            goto out;
+        }
+        if (bitmaps && !convert_check_bitmaps(blk_bs(s.src[0]), skip_broken)) {
             goto out;
         }
         if (convert_create_target(drv, out_fmt, out_filename, options, total,
@@ -1090,6 +1227,9 @@ int img_convert(int argc, char **argv)
                                   &s.target_has_backing) < 0) {
             goto out;
         }
+    } else if (bitmaps &&
+               !convert_check_bitmaps(blk_bs(s.src[0]), skip_broken)) {
+        goto out;
     } else if (bitmaps &&
                !bdrv_supports_persistent_dirty_bitmap(blk_bs(s.src[0]))) {
         error_report("Source lacks bitmap support");
@@ -1182,6 +1322,18 @@ int img_convert(int argc, char **argv)
 
     s.compressed = compress;
     s.wr_in_order = wr_in_order;
+    if (wr_in_order && !compress) {
+        BlockDriverInfo bdi = { 0 };
+
+        /*
+         * A table maps cluster_size / 8 clusters, or / 16 with extended L2
+         * entries: the smaller bound splits at every table's boundary.
+         */
+        if (bdrv_get_info(blk_bs(s.target), &bdi) == 0 &&
+            bdi.cluster_size > 0) {
+            s.l2_coverage = (int64_t)bdi.cluster_size * bdi.cluster_size / 16;
+        }
+    }
     s.salvage = salvage;
     s.min_sparse = min_sparse;
     /* Offloaded copies move data as it is, zero blocks included */
@@ -1199,6 +1351,10 @@ int img_convert(int argc, char **argv)
     s.rate_limit = rate_limit;
 
     ret = convert_do_copy(&s) < 0 ? 1 : 0;
+    if (ret == 0 && bitmaps &&
+        convert_copy_bitmaps(blk_bs(s.src[0]), blk_bs(s.target)) < 0) {
+        ret = 1;
+    }
     if (ret == 0) {
         qemu_progress_print(100, 0);
     }
