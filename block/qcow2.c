@@ -2127,7 +2127,7 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t bytes;
-    uint64_t host_offset = 0;
+    uint64_t host_offset = 0, end;
     int64_t file_length;
     unsigned int cur_bytes;
     int ret;
@@ -2246,12 +2246,13 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         ret = file_length;
         goto out;
     }
-    if (host_offset + cur_bytes > (uint64_t)file_length) {
+    /* Up to the end of the last cluster, partial or not, as the reference. */
+    end = ROUND_UP(host_offset + cur_bytes, s->cluster_size);
+    if (end > (uint64_t)file_length) {
         PreallocMode m = mode == PREALLOC_MODE_METADATA ? PREALLOC_MODE_OFF
                                                         : mode;
 
-        ret = bdrv_co_truncate(qcow2_data_child(bs), host_offset + cur_bytes,
-                               false, m, 0, errp);
+        ret = bdrv_co_truncate(qcow2_data_child(bs), end, false, m, 0, errp);
         if (ret < 0) {
             goto out;
         }

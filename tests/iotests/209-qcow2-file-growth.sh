@@ -79,3 +79,35 @@ for raw in off on; do
         ref_img check r.qcow2
     done
 done
+
+echo "== sizes that end inside a cluster: files end at a cluster boundary"
+for pa in off metadata falloc; do
+    echo "-- preallocation=$pa"
+    rm -f e.qcow2 r.qcow2 d.raw
+    img create -q -f qcow2 -o preallocation=$pa e.qcow2 1000k
+    sizes e.qcow2
+    _md5 e.qcow2
+    img create -q -f qcow2 \
+        -o data_file=d.raw,data_file_raw=on,preallocation=$pa r.qcow2 1000k
+    sizes d.raw
+done
+for raw in off on; do
+    echo "-- data_file_raw=$raw: grow to 3001k, shrink to 1501k"
+    rm -f r.qcow2 d.raw
+    img create -q -f qcow2 -o data_file=d.raw,data_file_raw=$raw r.qcow2 1000k
+    img resize -q r.qcow2 3001k
+    sizes d.raw
+    img resize -q --shrink r.qcow2 1501k
+    sizes d.raw
+    _md5 r.qcow2
+done
+echo "-- resize --preallocation=metadata to 3001k; 4 KiB clusters"
+rm -f e.qcow2
+img create -q -f qcow2 e.qcow2 1000k
+img resize -q --preallocation=metadata e.qcow2 3001k
+sizes e.qcow2
+_md5 e.qcow2
+img create -q -f qcow2 -o cluster_size=4k,preallocation=metadata e.qcow2 1001k
+sizes e.qcow2
+_md5 e.qcow2
+ref_img check e.qcow2
