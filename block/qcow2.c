@@ -2246,8 +2246,11 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         ret = file_length;
         goto out;
     }
-    /* Up to the end of the last cluster, partial or not, as the reference. */
-    end = ROUND_UP(host_offset + cur_bytes, s->cluster_size);
+    /*
+     * Up to the end of the last (sub)cluster, partial or not, as the
+     * reference.
+     */
+    end = ROUND_UP(host_offset + cur_bytes, s->subcluster_size);
     if (end > (uint64_t)file_length) {
         PreallocMode m = mode == PREALLOC_MODE_METADATA ? PREALLOC_MODE_OFF
                                                         : mode;

@@ -111,3 +111,10 @@ img create -q -f qcow2 -o cluster_size=4k,preallocation=metadata e.qcow2 1001k
 sizes e.qcow2
 _md5 e.qcow2
 ref_img check e.qcow2
+echo "-- extended L2: the end of the last subcluster"
+for sz in 1000k 1024512; do
+    img create -q -f qcow2 -o extended_l2=on,cluster_size=32k \
+        -o preallocation=metadata e.qcow2 $sz
+    sizes e.qcow2
+    _md5 e.qcow2
+done
