@@ -1976,6 +1976,75 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
                                        uint64_t new_length, PreallocMode mode,
                                        Error **errp);
 
+/*
+ * Grown over a backing file that reaches past the old end: the new area
+ * must read as zeros, not as the backing file's data, so it is zeroed as
+ * the reference does: the (sub)cluster the old end cuts is written (its
+ * guest bytes kept, zeros after them), the rest gets zero flags (unless
+ * head_only: metadata preallocation maps it next). Called with s->lock
+ * held, bs->total_sectors already the new size.
+ */
+static int coroutine_fn zero_grown_area(BlockDriverState *bs,
+                                        uint64_t old_length,
+                                        uint64_t new_length, bool head_only,
+                                        Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t sc_start = old_length & ~((uint64_t)s->subcluster_size - 1);
+    uint64_t sc_end = MIN(ROUND_UP(old_length, s->subcluster_size),
+                          new_length);
+    int64_t backing_len;
+    int ret;
+
+    backing_len = bdrv_co_getlength(bs->backing->bs);
+    if (backing_len < 0) {
+        error_setg_errno(errp, -backing_len, "Could not get the backing "
+                         "file's length");
+        return backing_len;
+    }
+    if ((uint64_t)backing_len <= old_length) {
+        return 0;
+    }
+    if (s->qcow_version < 3) {
+        error_setg_errno(errp, ENOTSUP, "Failed to zero out new clusters");
+        return -ENOTSUP;
+    }
+    if (sc_start < old_length) {
+        uint64_t len = sc_end - sc_start;
+        uint8_t *buf = qemu_try_blockalign(len);
+        QEMUIOVector qiov;
+
+        if (!buf) {
+            error_setg(errp, "Could not allocate a buffer");
+            return -ENOMEM;
+        }
+        memset(buf, 0, len);
+        /* The read and write paths take the lock themselves. */
+        qemu_co_mutex_unlock(&s->lock);
+        qemu_iovec_init_buf(&qiov, buf, old_length - sc_start);
+        ret = qcow2_co_preadv_part(bs, sc_start, old_length - sc_start,
+                                   &qiov, 0);
+        if (ret == 0) {
+            qemu_iovec_init_buf(&qiov, buf, len);
+            ret = qcow2_co_pwritev_part(bs, sc_start, len, &qiov, 0);
+        }
+        qemu_co_mutex_lock(&s->lock);
+        qemu_vfree(buf);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
+            return ret;
+        }
+    }
+    if (!head_only && sc_end < new_length) {
+        ret = qcow2_subcluster_zeroize(bs, sc_end, new_length - sc_end, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
+            return ret;
+        }
+    }
+    return 0;
+}
+
 static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
                                           bool exact, PreallocMode prealloc,
                                           BdrvRequestFlags flags,
@@ -2085,6 +2154,16 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         /* A raw data file keeps every guest cluster mapped. */
         prealloc = PREALLOC_MODE_METADATA;
     }
+    if (prealloc == PREALLOC_MODE_METADATA && !has_subclusters(s) &&
+        bs->backing && (uint64_t)offset > old_length) {
+        /* The cut cluster keeps its backing data below the old end. */
+        bs->total_sectors = offset / BDRV_SECTOR_SIZE;
+        ret = zero_grown_area(bs, old_length, offset, true, errp);
+        bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
+        if (ret < 0) {
+            goto fail;
+        }
+    }
     if (prealloc != PREALLOC_MODE_OFF && (uint64_t)offset > old_length) {
         ret = preallocate_co(bs, old_length, offset, prealloc, errp);
         if (ret < 0) {
@@ -2103,6 +2182,18 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     }
 
     bs->total_sectors = offset / BDRV_SECTOR_SIZE;
+    /*
+     * (Preallocated clusters read as zeros by themselves, unless extended
+     * L2 leaves their subclusters unallocated.)
+     */
+    if ((prealloc == PREALLOC_MODE_OFF || has_subclusters(s)) &&
+        bs->backing && (uint64_t)offset > old_length) {
+        ret = zero_grown_area(bs, old_length, offset, false, errp);
+        if (ret < 0) {
+            bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
+            goto fail;
+        }
+    }
     stbe64(size_be, offset);
     ret = bdrv_co_pwrite(bs->file, 24, sizeof(size_be), size_be, 0);
     if (ret < 0) {
@@ -2142,12 +2233,43 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
          * of the file), then the data clusters in one run right after it,
          * then the L2 tables wherever they fit: the reference's order.
          */
-        uint64_t data_start = ROUND_UP(offset, s->cluster_size);
-        uint64_t nb_data, nb_l2;
+        uint64_t data_start, head, nb_data, nb_l2;
         int64_t old_file_size, alloc_start, n;
+        uint8_t *head_buf = NULL;
 
-        if (data_start >= new_length) {
-            return 0;
+        if (has_data_file(bs)) {
+            data_start = ROUND_UP(offset, s->cluster_size);
+            if (data_start >= new_length) {
+                return 0;
+            }
+        } else {
+            /*
+             * The cluster that the old end cuts is preallocated too, as
+             * with the reference: its guest bytes before the old end move
+             * into the new cluster (read now, written before the mapping
+             * changes; the old cluster is freed when it is unmapped).
+             */
+            data_start = start_of_cluster(s, offset);
+        }
+        head = offset - data_start;
+        if (head) {
+            QEMUIOVector qiov;
+
+            head_buf = qemu_try_blockalign(head);
+            if (!head_buf) {
+                error_setg(errp, "Could not allocate a buffer");
+                return -ENOMEM;
+            }
+            qemu_iovec_init_buf(&qiov, head_buf, head);
+            /* The read path takes the lock itself. */
+            qemu_co_mutex_unlock(&s->lock);
+            ret = qcow2_co_preadv_part(bs, data_start, head, &qiov, 0);
+            qemu_co_mutex_lock(&s->lock);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Could not read the last "
+                                 "cluster");
+                goto prealloc_out;
+            }
         }
         nb_data = DIV_ROUND_UP(new_length - data_start, s->cluster_size);
         nb_l2 = DIV_ROUND_UP(nb_data, s->l2_size);
@@ -2155,7 +2277,8 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         if (old_file_size < 0) {
             error_setg_errno(errp, -old_file_size,
                              "Failed to inquire current file length");
-            return old_file_size;
+            ret = old_file_size;
+            goto prealloc_out;
         }
         old_file_size = ROUND_UP(old_file_size, s->cluster_size);
         if (has_data_file(bs)) {
@@ -2166,13 +2289,15 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
             if (alloc_start < 0) {
                 error_setg_errno(errp, -alloc_start,
                                  "Failed to resize refcount structures");
-                return alloc_start;
+                ret = alloc_start;
+                goto prealloc_out;
             }
             n = qcow2_alloc_clusters_at(bs, alloc_start, nb_data);
             if (n < 0 || (uint64_t)n != nb_data) {
                 error_setg_errno(errp, n < 0 ? -n : ENOSPC,
                                  "Failed to allocate data clusters");
-                return n < 0 ? n : -ENOSPC;
+                ret = n < 0 ? n : -ENOSPC;
+                goto prealloc_out;
             }
         }
         if (has_data_file(bs)) {
@@ -2184,7 +2309,7 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
                                          nb_data);
             if (ret < 0) {
                 error_setg_errno(errp, -ret, "Failed to update L2 tables");
-                return ret;
+                goto prealloc_out;
             }
         }
         ret = bdrv_co_truncate(qcow2_data_child(bs), alloc_start +
@@ -2195,15 +2320,26 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
             if (!has_data_file(bs)) {
                 error_prepend(errp, "Failed to resize underlying file: ");
             }
-            return ret;
+            goto prealloc_out;
         }
         if (!has_data_file(bs)) {
+            if (head) {
+                ret = bdrv_co_pwrite(bs->file, alloc_start, head, head_buf,
+                                     0);
+                if (ret < 0) {
+                    error_setg_errno(errp, -ret, "Could not write the last "
+                                     "cluster");
+                    goto prealloc_out;
+                }
+            }
             ret = qcow2_map_preallocated(bs, data_start, alloc_start,
                                          nb_data);
             if (ret < 0) {
                 error_setg_errno(errp, -ret, "Failed to update L2 tables");
             }
         }
+prealloc_out:
+        qemu_vfree(head_buf);
         return ret;
     }
 
