@@ -1980,14 +1980,14 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
  * Grown over a backing file that reaches past the old end: the new area
  * must read as zeros, not as the backing file's data, so it is zeroed as
  * the reference does: the (sub)cluster the old end cuts is written (its
- * guest bytes kept, zeros after them), the rest gets zero flags (unless
- * head_only: metadata preallocation maps it next). Called with s->lock
- * held, bs->total_sectors already the new size.
+ * guest bytes kept, zeros after them: head), the rest gets zero flags
+ * (tail; preallocated clusters keep their allocation). Called with
+ * s->lock held, bs->total_sectors already the new size.
  */
 static int coroutine_fn zero_grown_area(BlockDriverState *bs,
                                         uint64_t old_length,
-                                        uint64_t new_length, bool head_only,
-                                        Error **errp)
+                                        uint64_t new_length, bool head,
+                                        bool tail, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t sc_start = old_length & ~((uint64_t)s->subcluster_size - 1);
@@ -2009,7 +2009,7 @@ static int coroutine_fn zero_grown_area(BlockDriverState *bs,
         error_setg_errno(errp, ENOTSUP, "Failed to zero out new clusters");
         return -ENOTSUP;
     }
-    if (sc_start < old_length) {
+    if (head && sc_start < old_length) {
         uint64_t len = sc_end - sc_start;
         uint8_t *buf = qemu_try_blockalign(len);
         QEMUIOVector qiov;
@@ -2035,7 +2035,7 @@ static int coroutine_fn zero_grown_area(BlockDriverState *bs,
             return ret;
         }
     }
-    if (!head_only && sc_end < new_length) {
+    if (tail && sc_end < new_length) {
         ret = qcow2_subcluster_zeroize(bs, sc_end, new_length - sc_end, 0);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Failed to zero out new clusters");
@@ -2054,6 +2054,7 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     uint64_t old_length;
     int64_t new_l1_size;
     uint8_t size_be[8];
+    bool head_done;
     int ret;
 
     if (s->ejected) {
@@ -2154,11 +2155,16 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         /* A raw data file keeps every guest cluster mapped. */
         prealloc = PREALLOC_MODE_METADATA;
     }
+    head_done = false;
     if (prealloc == PREALLOC_MODE_METADATA && !has_subclusters(s) &&
         bs->backing && (uint64_t)offset > old_length) {
-        /* The cut cluster keeps its backing data below the old end. */
+        /*
+         * The cut cluster keeps its backing data below the old end: it is
+         * written before the preallocation maps the rest.
+         */
         bs->total_sectors = offset / BDRV_SECTOR_SIZE;
-        ret = zero_grown_area(bs, old_length, offset, true, errp);
+        ret = zero_grown_area(bs, old_length, offset, true, false, errp);
+        head_done = true;
         bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
         if (ret < 0) {
             goto fail;
@@ -2183,12 +2189,15 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
 
     bs->total_sectors = offset / BDRV_SECTOR_SIZE;
     /*
-     * (Preallocated clusters read as zeros by themselves, unless extended
-     * L2 leaves their subclusters unallocated.)
+     * (falloc/full clusters read as zeros by themselves, unless extended
+     * L2 leaves their subclusters unallocated; metadata ones get the zero
+     * flag.)
      */
-    if ((prealloc == PREALLOC_MODE_OFF || has_subclusters(s)) &&
+    if ((prealloc == PREALLOC_MODE_OFF ||
+         prealloc == PREALLOC_MODE_METADATA || has_subclusters(s)) &&
         bs->backing && (uint64_t)offset > old_length) {
-        ret = zero_grown_area(bs, old_length, offset, false, errp);
+        ret = zero_grown_area(bs, old_length, offset, !head_done, true,
+                              errp);
         if (ret < 0) {
             bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
             goto fail;

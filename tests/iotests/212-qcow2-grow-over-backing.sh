@@ -3,7 +3,8 @@
 # file reaches past the old end (zero clusters, the cut cluster rewritten
 # with its old guest bytes), v2 images refuse it; falloc/full preallocation
 # from a size that ends inside a cluster preallocates that cluster too,
-# keeping its guest bytes. Layouts as the reference's.
+# keeping its guest bytes; metadata preallocation gives the new area zero
+# flags. Layouts as the reference's.
 . "$(dirname "$0")/common.rc"
 _require_format qcow2
 _require_ref
@@ -52,5 +53,20 @@ for pa in falloc full; do
         esac
         img resize -q --preallocation=$pa a.qcow2 +1025k
         show a.qcow2
+    done
+done
+
+for el in off on; do
+    for start in 1M 1000k; do
+        echo "== --preallocation=metadata, extended_l2=$el, $start to 2M"
+        rm -f a.qcow2
+        "$REF_QEMU_IMG" create -q -f qcow2 -b b4.raw -F raw \
+            -o extended_l2=$el a.qcow2 $start
+        img resize -q --preallocation=metadata a.qcow2 2M
+        "$REF_QEMU_IMG" map --output=json a.qcow2
+        "$REF_QEMU_IMG" convert -O raw a.qcow2 a.raw
+        _md5 a.raw
+        _md5 a.qcow2
+        img check a.qcow2 | grep -v '^No errors'
     done
 done
