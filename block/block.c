@@ -1129,6 +1129,9 @@ int bdrv_open_file_child(const char *filename, QDict *options,
     return 0;
 }
 
+/* Set while the error of a looping or too deep chain goes up the stack. */
+static bool backing_chain_broken;
+
 static bool backing_stack_push(const char *path, Error **errp)
 {
     char *real = realpath(path, NULL);
@@ -1150,6 +1153,7 @@ static bool backing_stack_push(const char *path, Error **errp)
      * forever).
      */
     if (count >= 2 || backing_stack_len >= BACKING_CHAIN_MAX) {
+        backing_chain_broken = true;
         if (count >= 2) {
             error_setg(errp, "Backing file '%s' creates an infinite loop",
                        path);
@@ -1242,7 +1246,11 @@ int bdrv_open_backing_file(BlockDriverState *bs, QDict *parent_options,
     goto out;
 
 fail:
-    error_prepend(&local_err, "Could not open backing file: ");
+    /* A loop or a too deep chain is said once, not once per level. */
+    if (!backing_chain_broken || backing_stack_len <= (pushed ? 1 : 0)) {
+        error_prepend(&local_err, "Could not open backing file: ");
+        backing_chain_broken = false;
+    }
     error_propagate(errp, local_err);
 out:
     if (pushed) {

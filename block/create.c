@@ -297,6 +297,14 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
                 params->fmt);
     qemu_opts_print(opts, " ", formatting);
 
+    /* The reference's format refuses it before it leaves a file behind. */
+    if (backing_fmt && !backing_file && drv->supports_backing) {
+        error_setg(errp, "Backing format cannot be used without backing "
+                   "file");
+        ret = -EINVAL;
+        goto out;
+    }
+
     ret = bdrv_create(drv, filename, opts, &local_err);
     if (ret == -EFBIG) {
         const char *hint = "";

@@ -1074,6 +1074,23 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         bdrv_dirty_bitmap_truncate(bs, len >= 0 ? len : offset);
     }
     tracked_request_end(&req);
+
+    /*
+     * Grown over a backing file longer than the old size: the new area
+     * would show the backing file's data, so it is zeroed, as the
+     * reference does (a partial cluster at the old end by copy-on-write).
+     */
+    if (ret >= 0 && offset > old_size && bs->backing) {
+        int64_t backing_len = bdrv_co_getlength(bs->backing->bs);
+
+        if (backing_len > old_size) {
+            ret = bdrv_co_pwrite_zeroes(child, old_size, offset - old_size,
+                                        0);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to zero the new area");
+            }
+        }
+    }
     bdrv_dec_in_flight(bs);
     return ret;
 }

@@ -1559,6 +1559,7 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (s->ejected) {
         return -ENOMEDIUM;
     }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1726,6 +1727,7 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     if (s->ejected) {
         return -ENOMEDIUM;
     }
+    s->grown_zero_end = 0;
     if (has_data_file(bs)) {
         return -ENOTSUP;
     }
@@ -1791,6 +1793,11 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
     if (s->ejected) {
         return -ENOMEDIUM;
     }
+    if ((uint64_t)offset >= s->grown_zero_start &&
+        (uint64_t)(offset + bytes) <= s->grown_zero_end) {
+        return 0;
+    }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1859,6 +1866,7 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
     if (s->ejected) {
         return -ENOMEDIUM;
     }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -2060,6 +2068,7 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     if (s->ejected) {
         return -ENOMEDIUM;
     }
+    s->grown_zero_end = 0;
     if (prealloc != PREALLOC_MODE_OFF && prealloc != PREALLOC_MODE_METADATA &&
         prealloc != PREALLOC_MODE_FALLOC && prealloc != PREALLOC_MODE_FULL) {
         error_setg(errp, "Unsupported preallocation mode '%s'",
@@ -2208,6 +2217,10 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to update the image size");
         goto fail;
+    }
+    if ((uint64_t)offset > old_length) {
+        s->grown_zero_start = old_length;
+        s->grown_zero_end = offset;
     }
     s->l1_vm_state_index = new_l1_size;
     ret = 0;

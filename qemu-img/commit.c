@@ -11,7 +11,6 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <time.h>
 
 #include "util/osdep.h"
 #include "util/cutils.h"
@@ -19,8 +18,6 @@
 #include "util/progress.h"
 #include "block/block.h"
 #include "qemu-img.h"
-
-#define COMMIT_BUF_SIZE (2 * MiB)
 
 /* Same file, even through different spellings of its path. */
 static bool same_file(const char *a, const char *b)
@@ -65,117 +62,12 @@ static BlockDriverState *find_backing_image(BlockDriverState *top,
     return NULL;
 }
 
-/* Sleeps as needed so that done bytes took at least done / rate seconds. */
-static void rate_limit_wait(int64_t rate, int64_t start_ns, int64_t done)
+/* The progress bar follows the bytes copied, as the reference's job's. */
+static void commit_progress(void *opaque, int64_t done, int64_t total)
 {
-    int64_t due_ns, now_ns;
-
-    if (rate <= 0) {
-        return;
+    if (total > 0) {
+        qemu_progress_print(100.f * (float)done / (float)total, 0);
     }
-    due_ns = start_ns + (int64_t)((double)done * 1e9 / rate);
-    now_ns = get_clock_ns();
-    if (due_ns > now_ns) {
-        struct timespec ts = {
-            .tv_sec = (due_ns - now_ns) / 1000000000,
-            .tv_nsec = (due_ns - now_ns) % 1000000000,
-        };
-
-        nanosleep(&ts, NULL);
-    }
-}
-
-/*
- * Copies what is defined above base in top's chain into base_blk.
- * Returns 0 or -errno with errp set.
- */
-static int commit_copy(BlockBackend *blk, BlockDriverState *base,
-                       BlockBackend *base_blk, int64_t rate_limit,
-                       Error **errp)
-{
-    BlockDriverState *top = blk_bs(blk);
-    int64_t len, base_len, offset, n, start_ns = get_clock_ns();
-    int64_t copied = 0;
-    uint8_t *buf = NULL;
-    int ret;
-
-    len = blk_getlength(blk);
-    if (len < 0) {
-        error_setg_errno(errp, -len, "Could not get the size of '%s'",
-                         bdrv_get_filename(top));
-        return len;
-    }
-    base_len = blk_getlength(base_blk);
-    if (base_len < 0) {
-        error_setg_errno(errp, -base_len, "Could not get the size of '%s'",
-                         bdrv_get_filename(base));
-        return base_len;
-    }
-    if (base_len < len) {
-        ret = blk_truncate(base_blk, len, false, PREALLOC_MODE_OFF, 0, errp);
-        if (ret < 0) {
-            error_prepend(errp, "Top image %s is larger than base image %s, "
-                          "and resize of base image failed: ",
-                          bdrv_get_filename(top), bdrv_get_filename(base));
-            return ret;
-        }
-    }
-
-    buf = qemu_blockalign(COMMIT_BUF_SIZE);
-    for (offset = 0; offset < len; offset += n) {
-        int status;
-
-        n = MIN(COMMIT_BUF_SIZE, len - offset);
-        ret = bdrv_is_allocated_above(top, base, false, offset, n, &n);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not read image metadata");
-            goto out;
-        }
-        if (ret == 0) {
-            qemu_progress_print(100.f * n / len, 100);
-            continue;
-        }
-
-        status = bdrv_block_status_above(top, base, offset, n, &n, NULL,
-                                         NULL, NULL);
-        if (status < 0) {
-            ret = status;
-            error_setg_errno(errp, -ret, "Could not read image metadata");
-            goto out;
-        }
-        if (status & BDRV_BLOCK_ZERO) {
-            ret = blk_pwrite_zeroes(base_blk, offset, n, BDRV_REQ_MAY_UNMAP);
-        } else {
-            ret = blk_pread(blk, offset, n, buf, 0);
-            if (ret < 0) {
-                error_setg_errno(errp, -ret, "Could not read from '%s'",
-                                 bdrv_get_filename(top));
-                goto out;
-            }
-            /* Zeroes written as data stay data, as the reference keeps. */
-            ret = blk_pwrite(base_blk, offset, n, buf, 0);
-        }
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Could not write to '%s'",
-                             bdrv_get_filename(base));
-            goto out;
-        }
-        copied += n;
-        rate_limit_wait(rate_limit, start_ns, copied);
-        qemu_progress_print(100.f * n / len, 100);
-    }
-
-    ret = blk_flush(base_blk);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "Could not flush '%s'",
-                         bdrv_get_filename(base));
-        goto out;
-    }
-    ret = 0;
-
-out:
-    qemu_vfree(buf);
-    return ret;
 }
 
 int img_commit(int argc, char **argv)
@@ -266,7 +158,8 @@ int img_commit(int argc, char **argv)
         error_report_err(err);
         goto out;
     }
-    if (commit_copy(blk, base_bs, base_blk, rate_limit, &err) < 0) {
+    if (bdrv_commit_copy(blk, base_bs, base_blk, rate_limit, commit_progress,
+                         NULL, &err) < 0) {
         error_report_err(err);
         goto out;
     }

@@ -19,25 +19,44 @@
 
 #define REBASE_BUF_SIZE (2 * MiB)
 
-/*
- * Length of the run of 512-byte sectors at the start of a and b that are
- * all equal (*differ false) or all different (*differ true).
- */
-static int64_t compare_run(const uint8_t *a, const uint8_t *b, int64_t len,
-                           bool *differ)
+/* Same file, even through different spellings of its path. */
+static bool same_file(const char *a, const char *b)
 {
-    int64_t pos = 0;
+    char ra[PATH_MAX], rb[PATH_MAX];
 
-    *differ = memcmp(a, b, MIN(len, (int64_t)BDRV_SECTOR_SIZE)) != 0;
-    while (pos < len) {
-        int64_t chunk = MIN(len - pos, (int64_t)BDRV_SECTOR_SIZE);
-
-        if ((memcmp(a + pos, b + pos, chunk) != 0) != *differ) {
-            break;
-        }
-        pos += chunk;
+    if (!strcmp(a, b)) {
+        return true;
     }
-    return pos;
+    if (!realpath(a, ra) || !realpath(b, rb)) {
+        return false;
+    }
+    return !strcmp(ra, rb);
+}
+
+/*
+ * The node of bs's current backing chain that is the file path (resolved
+ * as the new backing file name is), or NULL: when the new backing file is
+ * already below, only what lies above it can differ.
+ */
+static BlockDriverState *find_in_chain(BlockDriverState *bs, const char *path)
+{
+    BlockDriverState *curr;
+
+    if (path_has_protocol(path)) {
+        return NULL;
+    }
+    for (curr = bdrv_backing_node(bs); curr; curr = bdrv_backing_node(curr)) {
+        if (same_file(path, bdrv_get_filename(curr))) {
+            return curr;
+        }
+    }
+    return NULL;
+}
+
+/* The reference's step: 100 / (number of whole 2 MiB chunks). */
+static void rebase_progress(void *opaque, int64_t done, int64_t total)
+{
+    qemu_progress_print(*(float *)opaque, 100);
 }
 
 /* Opens a backing file for reading, as a BlockBackend of its own. */
@@ -63,121 +82,6 @@ static BlockBackend *open_backing(const char *path, const char *fmt,
     return blk;
 }
 
-/* Reads [offset, offset + n) of blk into buf, zeroes past its end. */
-static int read_backing(BlockBackend *blk, int64_t size, int64_t offset,
-                        int64_t n, uint8_t *buf)
-{
-    int64_t avail = blk && offset < size ? MIN(n, size - offset) : 0;
-    int ret;
-
-    if (avail > 0) {
-        ret = blk_pread(blk, offset, avail, buf, 0);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    memset(buf + avail, 0, n - avail);
-    return 0;
-}
-
-/*
- * Makes blk's own data cover everything where old and new backing files
- * differ. Returns 0, or 1 with the error reported.
- */
-static int rebase_copy(BlockBackend *blk, BlockBackend *old_blk,
-                       BlockBackend *new_blk)
-{
-    BlockDriverState *bs = blk_bs(blk);
-    int64_t size, old_size = 0, new_size = 0, offset, n;
-    uint8_t *buf_old = NULL, *buf_new = NULL;
-    float step;
-    int ret = 1, r;
-
-    size = blk_getlength(blk);
-    if (size < 0) {
-        error_report("Could not get size of '%s': %s",
-                     bdrv_get_filename(bs), strerror(-size));
-        return 1;
-    }
-    if (old_blk) {
-        old_size = blk_getlength(old_blk);
-        if (old_size < 0) {
-            error_report("Could not get size of '%s': %s",
-                         bdrv_get_filename(blk_bs(old_blk)),
-                         strerror(-old_size));
-            return 1;
-        }
-    }
-    if (new_blk) {
-        new_size = blk_getlength(new_blk);
-        if (new_size < 0) {
-            error_report("Could not get size of '%s': %s",
-                         bdrv_get_filename(blk_bs(new_blk)),
-                         strerror(-new_size));
-            return 1;
-        }
-    }
-
-    buf_old = qemu_blockalign(REBASE_BUF_SIZE);
-    buf_new = qemu_blockalign(REBASE_BUF_SIZE);
-    step = size ? 100.f * MIN(size, REBASE_BUF_SIZE) / size : 100.f;
-
-    for (offset = 0; offset < size; offset += n) {
-        int64_t done;
-        bool old_is_zero;
-
-        n = MIN(REBASE_BUF_SIZE, size - offset);
-        r = bdrv_is_allocated(bs, offset, n, &n);
-        if (r < 0) {
-            error_report("error while reading image metadata: %s",
-                         strerror(-r));
-            goto out;
-        }
-        if (r) {
-            /* The image defines this range itself. */
-            continue;
-        }
-
-        /* Past the old backing file's end the image read zeroes. */
-        old_is_zero = !old_blk || offset >= old_size;
-        if (read_backing(old_blk, old_size, offset, n, buf_old) < 0) {
-            error_report("error while reading from old backing file");
-            goto out;
-        }
-        if (read_backing(new_blk, new_size, offset, n, buf_new) < 0) {
-            error_report("error while reading from new backing file");
-            goto out;
-        }
-
-        for (done = 0; done < n; ) {
-            bool differ;
-            int64_t run = compare_run(buf_old + done, buf_new + done,
-                                      n - done, &differ);
-
-            if (differ) {
-                if (old_is_zero) {
-                    r = blk_pwrite_zeroes(blk, offset + done, run, 0);
-                } else {
-                    r = blk_pwrite(blk, offset + done, run, buf_old + done, 0);
-                }
-                if (r < 0) {
-                    error_report("Error while writing to COW image: %s",
-                                 strerror(-r));
-                    goto out;
-                }
-            }
-            done += run;
-        }
-        qemu_progress_print(step, 100);
-    }
-    ret = 0;
-
-out:
-    qemu_vfree(buf_old);
-    qemu_vfree(buf_new);
-    return ret;
-}
-
 int img_rebase(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -192,7 +96,10 @@ int img_rebase(int argc, char **argv)
     const char *cache = "writeback", *src_cache = "writeback";
     bool progress = false, unsafe = false;
     BlockBackend *blk = NULL, *old_blk = NULL, *new_blk = NULL;
-    BlockDriverState *bs;
+    BlockDriverState *bs, *prefix = NULL;
+    Error *err = NULL;
+    int64_t size;
+    float step = 0;
     int flags, src_flags = 0, c, ret = 1;
 
     while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", long_options,
@@ -232,7 +139,7 @@ int img_rebase(int argc, char **argv)
     qemu_progress_init(progress, 2.0);
     qemu_progress_print(0, 100);
 
-    flags = BDRV_O_RDWR | (unsafe ? BDRV_O_NO_BACKING : 0);
+    flags = BDRV_O_RDWR | (unsafe ? BDRV_O_NO_BACKING : 0) | BDRV_O_THREADS_AIO;
     if (!bdrv_parse_cache_mode(cache, &flags)) {
         error_report("Invalid cache option: %s", cache);
         goto out;
@@ -243,6 +150,7 @@ int img_rebase(int argc, char **argv)
     }
     /* Backing files are only read, whatever cache mode they get. */
     src_flags &= ~BDRV_O_RDWR;
+    src_flags |= BDRV_O_THREADS_AIO;
 
     /* -U is for the backing files read: this image is written. */
     blk = img_open(common.image_opts, filename, common.fmt, flags,
@@ -275,14 +183,34 @@ int img_rebase(int argc, char **argv)
         if (out_baseimg[0]) {
             char *path = path_combine(bdrv_get_filename(bs), out_baseimg);
 
-            new_blk = open_backing(path, out_basefmt, src_flags,
-                                   common.force_share, "new", out_baseimg);
+            /*
+             * A new backing file already in the chain is read through its
+             * node there, as the reference does (which also means that -F
+             * is not checked against it).
+             */
+            prefix = find_in_chain(bs, path);
+            if (prefix) {
+                new_blk = blk_new_with_bs(prefix, false, &err);
+                if (!new_blk) {
+                    error_report_err(err);
+                }
+            } else {
+                new_blk = open_backing(path, out_basefmt, src_flags,
+                                       common.force_share, "new",
+                                       out_baseimg);
+            }
             free(path);
             if (!new_blk) {
                 goto out;
             }
         }
-        if (rebase_copy(blk, old_blk, new_blk)) {
+        size = blk_getlength(blk);
+        if (size > 0) {
+            step = 100.f / (float)(size / MIN(size, REBASE_BUF_SIZE));
+        }
+        if (bdrv_rebase_copy(blk, old_blk, new_blk, prefix, rebase_progress,
+                             &step, &err) < 0) {
+            error_report_err(err);
             goto out;
         }
     }

@@ -379,6 +379,39 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only,
 /* Makes every range of blk's image unallocated; -ENOTSUP if it cannot. */
 int blk_make_empty(BlockBackend *blk, Error **errp);
 
+/* ---- front-end jobs: backing chains (block/commit.c, block/rebase.c) --- */
+
+/* Progress of a job: done units of total (called on the loop thread). */
+typedef void BlockJobProgressCB(void *opaque, int64_t done, int64_t total);
+
+/*
+ * commit's copy: writes everything that top_blk's chain defines above base
+ * (a node of that chain, written through base_blk) into base, growing base
+ * first if it is smaller, with several requests in flight; rate_limit in
+ * bytes per second (0: none). Progress counts bytes, out of those defined
+ * above base. The base is flushed before this returns, so the caller may
+ * then empty the top. Returns 0 or -errno with errp set.
+ */
+int bdrv_commit_copy(BlockBackend *top_blk, BlockDriverState *base,
+                     BlockBackend *base_blk, int64_t rate_limit,
+                     BlockJobProgressCB *progress, void *opaque,
+                     Error **errp);
+
+/*
+ * Safe rebase's copy: makes blk's image define, with the old content,
+ * every range it leaves to its backing file where old_blk and new_blk
+ * differ (NULL: no backing file, reads zeroes), in whole clusters or
+ * subclusters; with prefix (the new backing file as a node of blk's
+ * current chain) only ranges defined above prefix are compared. Progress
+ * counts the reference's 2 MiB steps. blk is flushed before this returns,
+ * so the caller may then change the backing file name. 0 or -errno with
+ * errp set (the reference's words).
+ */
+int bdrv_rebase_copy(BlockBackend *blk, BlockBackend *old_blk,
+                     BlockBackend *new_blk, BlockDriverState *prefix,
+                     BlockJobProgressCB *progress, void *opaque,
+                     Error **errp);
+
 /* ---- persistent dirty bitmaps ('qemu-img bitmap') ------------------------ */
 
 /*
