@@ -231,12 +231,15 @@ int coroutine_fn blk_co_preadv(BlockBackend *blk, int64_t offset,
     return bdrv_co_preadv(blk->root, offset, bytes, qiov, flags);
 }
 
-static int coroutine_fn blk_co_write_finish(BlockBackend *blk, int ret)
+/*
+ * Writethrough asks the node for FUA writes: a node that cannot do them
+ * flushes itself and its children before the write counts as done, which
+ * is when the reference raises its flush events.
+ */
+static inline BdrvRequestFlags blk_write_flags(BlockBackend *blk,
+                                               BdrvRequestFlags flags)
 {
-    if (ret >= 0 && !blk->enable_write_cache) {
-        ret = bdrv_co_flush(blk_bs(blk));
-    }
-    return ret;
+    return blk->enable_write_cache ? flags : flags | BDRV_REQ_FUA;
 }
 
 int coroutine_fn blk_co_pwritev(BlockBackend *blk, int64_t offset,
@@ -252,8 +255,8 @@ int coroutine_fn blk_co_pwritev(BlockBackend *blk, int64_t offset,
     if (ret < 0) {
         return ret;
     }
-    ret = bdrv_co_pwritev(blk->root, offset, bytes, qiov, flags);
-    return blk_co_write_finish(blk, ret);
+    return bdrv_co_pwritev(blk->root, offset, bytes, qiov,
+                           blk_write_flags(blk, flags));
 }
 
 int coroutine_fn blk_co_pwrite_zeroes(BlockBackend *blk, int64_t offset,
@@ -268,8 +271,8 @@ int coroutine_fn blk_co_pwrite_zeroes(BlockBackend *blk, int64_t offset,
     if (ret < 0) {
         return ret;
     }
-    ret = bdrv_co_pwrite_zeroes(blk->root, offset, bytes, flags);
-    return blk_co_write_finish(blk, ret);
+    return bdrv_co_pwrite_zeroes(blk->root, offset, bytes,
+                                 blk_write_flags(blk, flags));
 }
 
 int coroutine_fn blk_co_pdiscard(BlockBackend *blk, int64_t offset,

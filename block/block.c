@@ -104,9 +104,32 @@ const char *prealloc_mode_name(PreallocMode mode)
 
 /* ---- options helpers ----------------------------------------------------- */
 
+static void qdict_flatten_into(QDict *src, const char *prefix, QDict *dst);
+
+/* Puts the elements of a list under "prefix.0", "prefix.1", ... */
+static void qlist_flatten_into(QList *src, const char *prefix, QDict *dst)
+{
+    size_t i;
+
+    for (i = 0; i < qlist_size(src); i++) {
+        QObject *v = qlist_peek_nth(src, i);
+        char *key = xasprintf("%s.%zu", prefix, i);
+
+        if (qobject_type(v) == QTYPE_QDICT) {
+            qdict_flatten_into(qobject_to_qdict(v), key, dst);
+        } else if (qobject_type(v) == QTYPE_QLIST) {
+            qlist_flatten_into(qobject_to_qlist(v), key, dst);
+        } else {
+            qdict_put_obj(dst, key, qobject_ref(v));
+        }
+        free(key);
+    }
+}
+
 /*
- * Turns nested dicts ({"file": {"filename": "x"}}) into dotted keys
- * ("file.filename"), in place.
+ * Turns nested dicts ({"file": {"filename": "x"}}) and lists
+ * ({"inject-error": [{"event": "read_aio"}]}) into dotted keys
+ * ("file.filename", "inject-error.0.event").
  */
 static void qdict_flatten_into(QDict *src, const char *prefix, QDict *dst)
 {
@@ -119,6 +142,8 @@ static void qdict_flatten_into(QDict *src, const char *prefix, QDict *dst)
 
         if (qobject_type(v) == QTYPE_QDICT) {
             qdict_flatten_into(qobject_to_qdict(v), key, dst);
+        } else if (qobject_type(v) == QTYPE_QLIST) {
+            qlist_flatten_into(qobject_to_qlist(v), key, dst);
         } else {
             qdict_put_obj(dst, key, qobject_ref(v));
         }
@@ -139,7 +164,9 @@ static bool qdict_has_nested(QDict *d)
     const QDictEntry *e;
 
     for (e = qdict_first(d); e; e = qdict_next(d, e)) {
-        if (qobject_type(qdict_entry_value(e)) == QTYPE_QDICT) {
+        QType t = qobject_type(qdict_entry_value(e));
+
+        if (t == QTYPE_QDICT || t == QTYPE_QLIST) {
             return true;
         }
     }
@@ -859,7 +886,11 @@ static bool bdrv_is_strong_opt(const BlockDriver *drv, const char *key)
         return false;
     }
     for (i = 0; drv->strong_runtime_opts[i]; i++) {
-        if (!strcmp(drv->strong_runtime_opts[i], key)) {
+        const char *opt = drv->strong_runtime_opts[i];
+        size_t len = strlen(opt);
+
+        if (len && opt[len - 1] == '.' ? !strncmp(opt, key, len)
+                                       : !strcmp(opt, key)) {
             return true;
         }
     }
@@ -888,10 +919,37 @@ static void bdrv_refresh_filename(BlockDriverState *bs)
             }
         }
     }
-    if (!bs->drv->is_format) {
+    if (!bs->drv->is_format && LIST_EMPTY(&bs->children)) {
         qdict_put_str(full, "filename", bs->filename);
         pstrcpy(bs->exact_filename, sizeof(bs->exact_filename),
                 bs->filename);
+    } else if (!bs->drv->is_format) {
+        /* A protocol over other nodes (blkdebug): their options nest. */
+        BdrvChild *c;
+
+        LIST_FOREACH(c, &bs->children, next) {
+            if (c->role != BDRV_CHILD_BACKING && c->bs->full_open_options) {
+                qdict_put_obj(full, c->name,
+                              qobject_ref(QOBJECT(c->bs->full_open_options)));
+            }
+        }
+        if (bs->full_open_options) {
+            qdict_unref(bs->full_open_options);
+        }
+        bs->full_open_options = full;
+        bs->exact_filename[0] = '\0';
+        if (bs->drv->bdrv_refresh_filename) {
+            bs->drv->bdrv_refresh_filename(bs);
+        }
+        if (bs->exact_filename[0]) {
+            pstrcpy(bs->filename, sizeof(bs->filename), bs->exact_filename);
+        } else {
+            char *json = qobject_to_json(QOBJECT(full), false);
+
+            snprintf(bs->filename, sizeof(bs->filename), "json:%s", json);
+            free(json);
+        }
+        return;
     } else if (bs->file) {
         BlockDriverState *f = bs->file->bs;
 
@@ -1686,6 +1744,47 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options,
                             const BlockDriver *drv, int flags, Error **errp)
 {
     return bdrv_open_inherit(filename, options, drv, flags, 0, errp);
+}
+
+/* ---- blkdebug breakpoints ------------------------------------------------ */
+
+/*
+ * The first node from bs down its file (or backing) children whose driver
+ * has breakpoints, or NULL.
+ */
+static BlockDriverState *bdrv_debug_node(BlockDriverState *bs)
+{
+    while (bs && bs->drv && !bs->drv->bdrv_debug_breakpoint) {
+        BdrvChild *c = bs->file ? bs->file : bs->backing;
+
+        bs = c ? c->bs : NULL;
+    }
+    return bs && bs->drv ? bs : NULL;
+}
+
+int bdrv_debug_breakpoint(BlockDriverState *bs, const char *event,
+                          const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_breakpoint(bs, event, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_remove_breakpoint(bs, tag) : -ENOTSUP;
+}
+
+int bdrv_debug_resume(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs ? bs->drv->bdrv_debug_resume(bs, tag) : -ENOTSUP;
+}
+
+bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag)
+{
+    bs = bdrv_debug_node(bs);
+    return bs && bs->drv->bdrv_debug_is_suspended(bs, tag);
 }
 
 /* ---- node queries -------------------------------------------------------- */

@@ -309,7 +309,7 @@ int bdrv_img_create(const BdrvImgCreateParams *params, StrBuf *formatting,
     if (ret == -EFBIG) {
         const char *hint = "";
 
-        if (qemu_opt_find(opts, "cluster_size")) {
+        if (qemu_opt_get_size(opts, "cluster_size", 0)) {
             hint = " (try using a larger cluster size)";
         }
         error_free(local_err);

@@ -12,6 +12,7 @@
 
 #include "block/block_int.h"
 
+extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_file;
 extern const BlockDriver bdrv_host_device;
 extern const BlockDriver bdrv_raw;
@@ -20,6 +21,7 @@ extern const BlockDriver bdrv_qcow2;
 const BlockDriver *const builtin_block_drivers[] = {
     &bdrv_file,
     &bdrv_host_device,
+    &bdrv_blkdebug,
     &bdrv_qcow2,
     &bdrv_raw,
     NULL,

@@ -25,6 +25,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 
 #include "block/block_int.h"
@@ -59,10 +60,28 @@ typedef struct BDRVRawState {
     bool has_write_zeroes;
     bool has_fallocate;
     uint32_t dio_align;
+    /* Writes go as AIO_OP_WRITE_BLOCKING (see raw_update_write_op). */
+    bool writes_block;
     /* Between reopen prepare and commit/abort: the new descriptor. */
     int reopen_fd;
     int reopen_flags;
 } BDRVRawState;
+
+/*
+ * Buffered writes on ext2/3/4 never start without blocking (no async
+ * buffered writes there): io_uring would try each inline, fail and then
+ * hand it to a worker; asking for the worker at once saves that (about a
+ * sixth of bench -w's time). Other file systems, and O_DIRECT, try inline.
+ */
+#define EXT4_MAGIC 0xEF53
+
+static void raw_update_write_op(BDRVRawState *s)
+{
+    struct statfs sf;
+
+    s->writes_block = !(s->open_flags & O_DIRECT) &&
+                      fstatfs(s->fd, &sf) == 0 && sf.f_type == EXT4_MAGIC;
+}
 
 /* ---- blocking helpers run on the thread pool --------------------------- */
 
@@ -536,6 +555,7 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     if (oflags & O_DIRECT) {
         s->dio_align = raw_probe_dio_alignment(s);
     }
+    raw_update_write_op(s);
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
     ret = 0;
     goto out;
@@ -655,6 +675,7 @@ static void raw_reopen_commit(BlockDriverState *bs)
     s->fd = s->reopen_fd;
     s->open_flags = s->reopen_flags;
     s->reopen_fd = -1;
+    raw_update_write_op(s);
 }
 
 static void raw_reopen_abort(BlockDriverState *bs)
@@ -725,7 +746,9 @@ static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
         qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
         q = &bounce_qiov;
     }
-    ret = aio_co_file_io(s->ctx, s->aio, s->fd, offset, q, op);
+    ret = aio_co_file_io(s->ctx, s->aio, s->fd, offset, q,
+                         op == AIO_OP_WRITE && s->writes_block ?
+                         AIO_OP_WRITE_BLOCKING : op);
     if (ret >= 0) {
         if (op == AIO_OP_READ) {
             /* Past the end of the file: zeroes. */

@@ -375,8 +375,6 @@ static inline int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
     return ret;
 }
 
-static int coroutine_fn bdrv_co_flush_inner(BlockDriverState *bs);
-
 static inline int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
                                             int64_t offset, int64_t bytes,
                                             QEMUIOVector *qiov,
@@ -400,8 +398,13 @@ static inline int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
     if (q == &local) {
         qemu_iovec_destroy(&local);
     }
+    /*
+     * The whole node, children included, as the reference: its flush runs
+     * before the write counts in bs->write_gen, so its flush_to_disk event
+     * comes one write late (error injection sees the same order).
+     */
     if (ret >= 0 && emulate_fua) {
-        ret = bdrv_co_flush_inner(bs);
+        ret = bdrv_co_flush(bs);
     }
     return ret;
 }
@@ -592,7 +595,7 @@ static int coroutine_fn bdrv_co_do_pwrite_zeroes(BlockDriverState *bs,
             ret = bs->drv->bdrv_co_pwrite_zeroes(bs, offset, num, zflags);
             if (ret >= 0 && (flags & BDRV_REQ_FUA) &&
                 !(bs->supported_zero_flags & BDRV_REQ_FUA)) {
-                ret = bdrv_co_flush_inner(bs);
+                ret = bdrv_co_flush(bs);
             }
         }
         if (ret == -ENOTSUP && !(flags & BDRV_REQ_NO_FALLBACK)) {
@@ -669,6 +672,7 @@ static int coroutine_fn bdrv_aligned_pwritev_slow(BlockDriverState *bs,
     }
 
     if (flags & BDRV_REQ_ZERO_WRITE) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_ZERO);
         ret = bdrv_co_do_pwrite_zeroes(bs, offset, bytes, flags);
     } else if (flags & BDRV_REQ_WRITE_COMPRESSED) {
         QEMUIOVector local;
@@ -679,15 +683,26 @@ static int coroutine_fn bdrv_aligned_pwritev_slow(BlockDriverState *bs,
         qemu_iovec_init_slice(&local, qiov, qiov_offset, bytes);
         ret = bs->drv->bdrv_co_pwritev_compressed(bs, offset, bytes, &local);
         qemu_iovec_destroy(&local);
+        if (ret >= 0 && (flags & BDRV_REQ_FUA)) {
+            ret = bdrv_co_flush(bs);
+        }
     } else {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV);
         while (done < bytes && ret >= 0) {
             int64_t num = MIN(bytes - done, max_transfer);
+            int f = flags;
 
+            /* An emulated FUA needs its flush after the last piece only. */
+            if (done + num < bytes &&
+                !(bs->supported_write_flags & BDRV_REQ_FUA)) {
+                f &= ~BDRV_REQ_FUA;
+            }
             ret = bdrv_driver_pwritev(bs, offset + done, num, qiov,
-                                      qiov_offset + done, flags);
+                                      qiov_offset + done, f);
             done += num;
         }
     }
+    bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
     if (ret >= 0) {
         bdrv_write_extends(bs, offset + bytes);
     }
@@ -708,8 +723,10 @@ static inline int coroutine_fn bdrv_aligned_pwritev(BlockDriverState *bs,
     if (!(flags & (BDRV_REQ_ZERO_WRITE | BDRV_REQ_WRITE_COMPRESSED)) &&
         bs->detect_zeroes == BDRV_DETECT_ZEROES_OFF &&
         (!bs->bl.max_transfer || bytes <= bs->bl.max_transfer)) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV);
         ret = bdrv_driver_pwritev(bs, offset, bytes, qiov, qiov_offset,
                                   flags);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
         if (ret < 0) {
             return ret;
         }
@@ -744,7 +761,9 @@ static int coroutine_fn bdrv_co_do_zero_pwritev(BlockDriverState *bs,
     if (pad->head || aligned_end - aligned_start == align) {
         /* The first block (maybe the only one). */
         qemu_iovec_init_buf(&q, pad->buf, align);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_HEAD);
         ret = bdrv_aligned_preadv(bs, aligned_start, align, &q, 0, 0);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_HEAD);
         if (ret < 0) {
             return ret;
         }
@@ -763,7 +782,9 @@ static int coroutine_fn bdrv_co_do_zero_pwritev(BlockDriverState *bs,
         int64_t tail_start = aligned_end - align;
 
         qemu_iovec_init_buf(&q, pad->tail_buf, align);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
         ret = bdrv_aligned_preadv(bs, tail_start, align, &q, 0, 0);
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
         if (ret < 0) {
             return ret;
         }
@@ -847,13 +868,17 @@ static int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child,
             ret = 0;
             if (pad.head) {
                 qemu_iovec_init_buf(&q, pad.buf, align);
+                bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_HEAD);
                 ret = bdrv_aligned_preadv(bs, start, align, &q, 0, 0);
+                bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_HEAD);
             }
             if (ret >= 0 && pad.tail &&
                 (!pad.head || pad.buf_len == 2 * (size_t)align ||
                  end - start > align)) {
                 qemu_iovec_init_buf(&q, pad.tail_buf, align);
+                bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
                 ret = bdrv_aligned_preadv(bs, end - align, align, &q, 0, 0);
+                bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
             }
             if (ret >= 0) {
                 ret = bdrv_aligned_pwritev(bs, start, end - start,
@@ -872,6 +897,7 @@ static int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child,
     if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
         bdrv_set_dirty(bs, offset, bytes);
     }
+    bs->write_gen++;
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
@@ -966,6 +992,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
         }
         offset += num;
     }
+    bs->write_gen++;
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
@@ -973,33 +1000,37 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
 
 /* ---- flush --------------------------------------------------------------- */
 
-static int coroutine_fn bdrv_co_flush_inner(BlockDriverState *bs)
-{
-    int ret = 0;
-
-    if (bs->drv->bdrv_co_flush_to_os) {
-        ret = bs->drv->bdrv_co_flush_to_os(bs);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    if (!(bs->open_flags & BDRV_O_NO_FLUSH) &&
-        bs->drv->bdrv_co_flush_to_disk) {
-        ret = bs->drv->bdrv_co_flush_to_disk(bs);
-    }
-    return ret;
-}
-
 int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
 {
     BdrvChild *c;
-    int ret;
+    uint64_t gen;
+    int ret = 0;
 
-    if (!bs || !bs->drv) {
+    /* A read-only node has nothing of its own to write back. */
+    if (!bs || !bs->drv || bs->read_only) {
         return 0;
     }
     bdrv_inc_in_flight(bs);
-    ret = bdrv_co_flush_inner(bs);
+    gen = bs->write_gen;
+    BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_OS);
+    if (bs->drv->bdrv_co_flush_to_os) {
+        ret = bs->drv->bdrv_co_flush_to_os(bs);
+    }
+    /*
+     * Nothing reached the node since its last flush: the disk already has
+     * it all (the reference skips the same flushes, so error injection on
+     * flushes sees the same requests).
+     */
+    if (ret >= 0 && !(bs->open_flags & BDRV_O_NO_FLUSH) &&
+        bs->flushed_gen != gen) {
+        BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_DISK);
+        if (bs->drv->bdrv_co_flush_to_disk) {
+            ret = bs->drv->bdrv_co_flush_to_disk(bs);
+        }
+        if (ret >= 0) {
+            bs->flushed_gen = gen;
+        }
+    }
     /* Then what the node wrote into its children. */
     LIST_FOREACH(c, &bs->children, next) {
         if (ret < 0) {
@@ -1073,6 +1104,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
 
         bdrv_dirty_bitmap_truncate(bs, len >= 0 ? len : offset);
     }
+    bs->write_gen++;
     tracked_request_end(&req);
 
     /*

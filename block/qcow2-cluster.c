@@ -766,6 +766,24 @@ again:
     first_entry = l2_entry = get_l2_entry(s, l2_slice, l2_index);
     first_bitmap = l2_bitmap = get_l2_bitmap(s, l2_slice, l2_index);
 
+    /* A cluster of ours must start at a cluster boundary of the file. */
+    if ((l2_entry & QCOW_OFLAG_COPIED) &&
+        (qcow2_get_cluster_type(bs, l2_entry) == QCOW2_CLUSTER_NORMAL ||
+         qcow2_get_cluster_type(bs, l2_entry) == QCOW2_CLUSTER_ZERO_ALLOC) &&
+        offset_into_cluster(s, l2_entry & L2E_OFFSET_MASK)) {
+        bool zero = qcow2_get_cluster_type(bs, l2_entry) ==
+                    QCOW2_CLUSTER_ZERO_ALLOC;
+
+        qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
+        qcow2_signal_corruption(bs, true, -1, -1, "%s offset %#" PRIx64
+                                " unaligned (guest offset: %#" PRIx64 ")",
+                                zero ? "Preallocated zero cluster"
+                                     : "Data cluster",
+                                (uint64_t)(l2_entry & L2E_OFFSET_MASK),
+                                (uint64_t)offset);
+        return -EIO;
+    }
+
     /* In place: as many clusters as are ours and contiguous on the host. */
     if (write_in_place(bs, l2_entry, l2_bitmap, off_in_cluster,
                        MIN(cur_bytes, s->cluster_size - off_in_cluster))) {

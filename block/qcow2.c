@@ -36,6 +36,7 @@
 #include "util/bswap.h"
 #include "util/cutils.h"
 #include "util/strbuf.h"
+#include "util/secret.h"
 #include "qcow2.h"
 
 static int coroutine_fn compress_drain(BlockDriverState *bs);
@@ -499,6 +500,8 @@ void qcow2_signal_corruption(BlockDriverState *bs, bool fatal, int64_t offset,
     char *message;
     va_list ap;
 
+    /* Without write access nothing can be marked: the event is non-fatal. */
+    fatal = fatal && !bs->read_only;
     if (s->signaled_corruption &&
         (!fatal || (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT))) {
         return;
@@ -516,10 +519,9 @@ void qcow2_signal_corruption(BlockDriverState *bs, bool fatal, int64_t offset,
     }
     free(message);
 
-    if (fatal && !bs->read_only) {
+    if (fatal) {
         qcow2_mark_corrupt(bs);
-        /* No more writes: the image is read-only from now on. */
-        bs->read_only = true;
+        s->ejected = true;
     }
     s->signaled_corruption = true;
 }
@@ -1234,7 +1236,7 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
 
     compress_drain(bs);
 
-    if (!bs->read_only && s->l2_table_cache) {
+    if (!bs->read_only && !s->ejected && s->l2_table_cache) {
         int ret;
 
         qemu_co_mutex_lock(&s->lock);
@@ -1411,6 +1413,9 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     if (s->compress_inflight) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1551,6 +1556,10 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1578,16 +1587,22 @@ typedef struct CompressJob {
     uint64_t seq;
 } CompressJob;
 
-static int compress_max_jobs(void)
+/*
+ * Jobs allocate in submission order, so a slow cluster holds back the ones
+ * behind it: with a deep queue the workers keep compressing meanwhile. Up
+ * to 16 per core, held to 32 MiB of cluster buffers (each job holds two).
+ */
+static int compress_max_jobs(BDRVQcow2State *s)
 {
-    static int max;
+    static int per_cpu;
+    int by_memory = (32 << 20) / (2 * s->cluster_size);
 
-    if (!max) {
+    if (!per_cpu) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        max = MAX(8, MIN(64, 4 * (n > 0 ? n : 1)));
+        per_cpu = MAX(16, MIN(64, 16 * (n > 0 ? n : 1)));
     }
-    return max;
+    return MAX(4, MIN(per_cpu, by_memory));
 }
 
 static void coroutine_fn compress_job_entry(void *opaque)
@@ -1672,7 +1687,7 @@ static int coroutine_fn compress_submit(BlockDriverState *bs, int64_t offset,
     BDRVQcow2State *s = bs->opaque;
     CompressJob *job;
 
-    while (s->compress_inflight >= compress_max_jobs()) {
+    while (s->compress_inflight >= compress_max_jobs(s)) {
         qemu_co_queue_wait(&s->compress_slot_queue, NULL);
     }
     if (s->compress_error) {
@@ -1709,6 +1724,10 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     size_t qiov_offset = 0;
     int ret = 0;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
+    s->grown_zero_end = 0;
     if (has_data_file(bs)) {
         return -ENOTSUP;
     }
@@ -1771,6 +1790,14 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
                     (offset + bytes);
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
+    if ((uint64_t)offset >= s->grown_zero_start &&
+        (uint64_t)(offset + bytes) <= s->grown_zero_end) {
+        return 0;
+    }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1836,6 +1863,10 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset,
     int64_t len = bs->total_sectors * BDRV_SECTOR_SIZE;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
+    s->grown_zero_end = 0;
     if (s->compress_inflight || s->compress_error) {
         ret = compress_drain(bs);
         if (ret < 0) {
@@ -1866,6 +1897,10 @@ static int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs)
     if (ret < 0) {
         return ret;
     }
+    if (s->ejected) {
+        /* Nothing more reaches the file (a detached driver flushes none). */
+        return 0;
+    }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_write_caches(bs);
     qemu_co_mutex_unlock(&s->lock);
@@ -1886,6 +1921,9 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs,
     QCow2SubclusterType type;
     int ret, status = 0;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     bytes = MIN(INT_MAX, count);
     qemu_co_mutex_lock(&s->lock);
     if (!s->metadata_preallocation_checked) {
@@ -1946,6 +1984,75 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
                                        uint64_t new_length, PreallocMode mode,
                                        Error **errp);
 
+/*
+ * Grown over a backing file that reaches past the old end: the new area
+ * must read as zeros, not as the backing file's data, so it is zeroed as
+ * the reference does: the (sub)cluster the old end cuts is written (its
+ * guest bytes kept, zeros after them: head), the rest gets zero flags
+ * (tail; preallocated clusters keep their allocation). Called with
+ * s->lock held, bs->total_sectors already the new size.
+ */
+static int coroutine_fn zero_grown_area(BlockDriverState *bs,
+                                        uint64_t old_length,
+                                        uint64_t new_length, bool head,
+                                        bool tail, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t sc_start = old_length & ~((uint64_t)s->subcluster_size - 1);
+    uint64_t sc_end = MIN(ROUND_UP(old_length, s->subcluster_size),
+                          new_length);
+    int64_t backing_len;
+    int ret;
+
+    backing_len = bdrv_co_getlength(bs->backing->bs);
+    if (backing_len < 0) {
+        error_setg_errno(errp, -backing_len, "Could not get the backing "
+                         "file's length");
+        return backing_len;
+    }
+    if ((uint64_t)backing_len <= old_length) {
+        return 0;
+    }
+    if (s->qcow_version < 3) {
+        error_setg_errno(errp, ENOTSUP, "Failed to zero out new clusters");
+        return -ENOTSUP;
+    }
+    if (head && sc_start < old_length) {
+        uint64_t len = sc_end - sc_start;
+        uint8_t *buf = qemu_try_blockalign(len);
+        QEMUIOVector qiov;
+
+        if (!buf) {
+            error_setg(errp, "Could not allocate a buffer");
+            return -ENOMEM;
+        }
+        memset(buf, 0, len);
+        /* The read and write paths take the lock themselves. */
+        qemu_co_mutex_unlock(&s->lock);
+        qemu_iovec_init_buf(&qiov, buf, old_length - sc_start);
+        ret = qcow2_co_preadv_part(bs, sc_start, old_length - sc_start,
+                                   &qiov, 0);
+        if (ret == 0) {
+            qemu_iovec_init_buf(&qiov, buf, len);
+            ret = qcow2_co_pwritev_part(bs, sc_start, len, &qiov, 0);
+        }
+        qemu_co_mutex_lock(&s->lock);
+        qemu_vfree(buf);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
+            return ret;
+        }
+    }
+    if (tail && sc_end < new_length) {
+        ret = qcow2_subcluster_zeroize(bs, sc_end, new_length - sc_end, 0);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Failed to zero out new clusters");
+            return ret;
+        }
+    }
+    return 0;
+}
+
 static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
                                           bool exact, PreallocMode prealloc,
                                           BdrvRequestFlags flags,
@@ -1955,8 +2062,13 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     uint64_t old_length;
     int64_t new_l1_size;
     uint8_t size_be[8];
+    bool head_done;
     int ret;
 
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
+    s->grown_zero_end = 0;
     if (prealloc != PREALLOC_MODE_OFF && prealloc != PREALLOC_MODE_METADATA &&
         prealloc != PREALLOC_MODE_FALLOC && prealloc != PREALLOC_MODE_FULL) {
         error_setg(errp, "Unsupported preallocation mode '%s'",
@@ -2047,19 +2159,68 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
         }
     }
 
+    if (prealloc == PREALLOC_MODE_OFF && data_file_is_raw(bs) &&
+        (uint64_t)offset > old_length) {
+        /* A raw data file keeps every guest cluster mapped. */
+        prealloc = PREALLOC_MODE_METADATA;
+    }
+    head_done = false;
+    if (prealloc == PREALLOC_MODE_METADATA && !has_subclusters(s) &&
+        bs->backing && (uint64_t)offset > old_length) {
+        /*
+         * The cut cluster keeps its backing data below the old end: it is
+         * written before the preallocation maps the rest.
+         */
+        bs->total_sectors = offset / BDRV_SECTOR_SIZE;
+        ret = zero_grown_area(bs, old_length, offset, true, false, errp);
+        head_done = true;
+        bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
+        if (ret < 0) {
+            goto fail;
+        }
+    }
     if (prealloc != PREALLOC_MODE_OFF && (uint64_t)offset > old_length) {
         ret = preallocate_co(bs, old_length, offset, prealloc, errp);
+        if (ret < 0) {
+            goto fail;
+        }
+    } else if (has_data_file(bs) && (uint64_t)offset != old_length) {
+        /*
+         * An external data file follows the virtual size, grown or cut, as
+         * with the reference (guest offsets are its offsets).
+         */
+        ret = bdrv_co_truncate(s->data_file, offset, false,
+                               PREALLOC_MODE_OFF, 0, errp);
         if (ret < 0) {
             goto fail;
         }
     }
 
     bs->total_sectors = offset / BDRV_SECTOR_SIZE;
+    /*
+     * (falloc/full clusters read as zeros by themselves, unless extended
+     * L2 leaves their subclusters unallocated; metadata ones get the zero
+     * flag.)
+     */
+    if ((prealloc == PREALLOC_MODE_OFF ||
+         prealloc == PREALLOC_MODE_METADATA || has_subclusters(s)) &&
+        bs->backing && (uint64_t)offset > old_length) {
+        ret = zero_grown_area(bs, old_length, offset, !head_done, true,
+                              errp);
+        if (ret < 0) {
+            bs->total_sectors = old_length / BDRV_SECTOR_SIZE;
+            goto fail;
+        }
+    }
     stbe64(size_be, offset);
     ret = bdrv_co_pwrite(bs->file, 24, sizeof(size_be), size_be, 0);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to update the image size");
         goto fail;
+    }
+    if ((uint64_t)offset > old_length) {
+        s->grown_zero_start = old_length;
+        s->grown_zero_end = offset;
     }
     s->l1_vm_state_index = new_l1_size;
     ret = 0;
@@ -2079,7 +2240,7 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t bytes;
-    uint64_t host_offset = 0;
+    uint64_t host_offset = 0, end;
     int64_t file_length;
     unsigned int cur_bytes;
     int ret;
@@ -2094,12 +2255,43 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
          * of the file), then the data clusters in one run right after it,
          * then the L2 tables wherever they fit: the reference's order.
          */
-        uint64_t data_start = ROUND_UP(offset, s->cluster_size);
-        uint64_t nb_data, nb_l2;
+        uint64_t data_start, head, nb_data, nb_l2;
         int64_t old_file_size, alloc_start, n;
+        uint8_t *head_buf = NULL;
 
-        if (data_start >= new_length) {
-            return 0;
+        if (has_data_file(bs)) {
+            data_start = ROUND_UP(offset, s->cluster_size);
+            if (data_start >= new_length) {
+                return 0;
+            }
+        } else {
+            /*
+             * The cluster that the old end cuts is preallocated too, as
+             * with the reference: its guest bytes before the old end move
+             * into the new cluster (read now, written before the mapping
+             * changes; the old cluster is freed when it is unmapped).
+             */
+            data_start = start_of_cluster(s, offset);
+        }
+        head = offset - data_start;
+        if (head) {
+            QEMUIOVector qiov;
+
+            head_buf = qemu_try_blockalign(head);
+            if (!head_buf) {
+                error_setg(errp, "Could not allocate a buffer");
+                return -ENOMEM;
+            }
+            qemu_iovec_init_buf(&qiov, head_buf, head);
+            /* The read path takes the lock itself. */
+            qemu_co_mutex_unlock(&s->lock);
+            ret = qcow2_co_preadv_part(bs, data_start, head, &qiov, 0);
+            qemu_co_mutex_lock(&s->lock);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Could not read the last "
+                                 "cluster");
+                goto prealloc_out;
+            }
         }
         nb_data = DIV_ROUND_UP(new_length - data_start, s->cluster_size);
         nb_l2 = DIV_ROUND_UP(nb_data, s->l2_size);
@@ -2107,7 +2299,8 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         if (old_file_size < 0) {
             error_setg_errno(errp, -old_file_size,
                              "Failed to inquire current file length");
-            return old_file_size;
+            ret = old_file_size;
+            goto prealloc_out;
         }
         old_file_size = ROUND_UP(old_file_size, s->cluster_size);
         if (has_data_file(bs)) {
@@ -2118,25 +2311,57 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
             if (alloc_start < 0) {
                 error_setg_errno(errp, -alloc_start,
                                  "Failed to resize refcount structures");
-                return alloc_start;
+                ret = alloc_start;
+                goto prealloc_out;
             }
             n = qcow2_alloc_clusters_at(bs, alloc_start, nb_data);
             if (n < 0 || (uint64_t)n != nb_data) {
                 error_setg_errno(errp, n < 0 ? -n : ENOSPC,
                                  "Failed to allocate data clusters");
-                return n < 0 ? n : -ENOSPC;
+                ret = n < 0 ? n : -ENOSPC;
+                goto prealloc_out;
+            }
+        }
+        if (has_data_file(bs)) {
+            /*
+             * The L2 tables come first, then the data file grows (the
+             * reference's order: a failure leaves the tables allocated).
+             */
+            ret = qcow2_map_preallocated(bs, data_start, alloc_start,
+                                         nb_data);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to update L2 tables");
+                goto prealloc_out;
             }
         }
         ret = bdrv_co_truncate(qcow2_data_child(bs), alloc_start +
                                (nb_data << s->cluster_bits), false, mode, 0,
                                errp);
         if (ret < 0) {
-            return ret;
+            /* The reference names the image file, not a data file. */
+            if (!has_data_file(bs)) {
+                error_prepend(errp, "Failed to resize underlying file: ");
+            }
+            goto prealloc_out;
         }
-        ret = qcow2_map_preallocated(bs, data_start, alloc_start, nb_data);
-        if (ret < 0) {
-            error_setg_errno(errp, -ret, "Failed to update L2 tables");
+        if (!has_data_file(bs)) {
+            if (head) {
+                ret = bdrv_co_pwrite(bs->file, alloc_start, head, head_buf,
+                                     0);
+                if (ret < 0) {
+                    error_setg_errno(errp, -ret, "Could not write the last "
+                                     "cluster");
+                    goto prealloc_out;
+                }
+            }
+            ret = qcow2_map_preallocated(bs, data_start, alloc_start,
+                                         nb_data);
+            if (ret < 0) {
+                error_setg_errno(errp, -ret, "Failed to update L2 tables");
+            }
         }
+prealloc_out:
+        qemu_vfree(head_buf);
         return ret;
     }
 
@@ -2151,8 +2376,14 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         }
         while (meta) {
             next = meta->next;
-            /* Nothing to copy: the clusters are new and read as zero. */
+            /*
+             * Nothing to copy: the clusters are new and read as zero. No
+             * subcluster is marked allocated either (an empty range), as
+             * the reference leaves them: they still read from the backing
+             * file, which is why extended L2 allows preallocation there.
+             */
             meta->cow_start.nb_bytes = 0;
+            meta->cow_end.offset = meta->cow_start.offset;
             meta->cow_end.nb_bytes = 0;
             ret = qcow2_alloc_cluster_link_l2(bs, meta);
             free(meta);
@@ -2173,12 +2404,16 @@ static int coroutine_fn preallocate_co(BlockDriverState *bs, uint64_t offset,
         ret = file_length;
         goto out;
     }
-    if (host_offset + cur_bytes > (uint64_t)file_length) {
+    /*
+     * Up to the end of the last (sub)cluster, partial or not, as the
+     * reference.
+     */
+    end = ROUND_UP(host_offset + cur_bytes, s->subcluster_size);
+    if (end > (uint64_t)file_length) {
         PreallocMode m = mode == PREALLOC_MODE_METADATA ? PREALLOC_MODE_OFF
                                                         : mode;
 
-        ret = bdrv_co_truncate(qcow2_data_child(bs), host_offset + cur_bytes,
-                               false, m, 0, errp);
+        ret = bdrv_co_truncate(qcow2_data_child(bs), end, false, m, 0, errp);
         if (ret < 0) {
             goto out;
         }
@@ -2807,6 +3042,55 @@ out:
     return ret;
 }
 
+/*
+ * The encryption options are checked as the reference checks them, so that
+ * a mistake gets its message; a valid request is refused: encryption is
+ * not implemented yet.
+ */
+static int check_encrypt_opts(QemuOpts *opts, Error **errp)
+{
+    const char *format = qemu_opt_get(opts, "encrypt.format");
+    const char *secret = qemu_opt_get(opts, "encrypt.key-secret");
+    const uint8_t *data;
+    size_t len;
+    QemuOpt *opt;
+    bool any = false;
+
+    if (format && qemu_opt_get_bool(opts, "encryption", false)) {
+        error_setg(errp, "'encrypt.format' and its alias 'encryption' "
+                   "can't be used at the same time");
+        return -EINVAL;
+    }
+    if (!format && qemu_opt_get_bool(opts, "encryption", false)) {
+        format = "aes";
+    }
+    if (format && strcmp(format, "luks") && strcmp(format, "aes")) {
+        error_setg(errp, "Parameter 'format' does not accept value '%s'",
+                   format);
+        return -EINVAL;
+    }
+    TAILQ_FOREACH(opt, &opts->head, next) {
+        any |= !strncmp(opt->name, "encrypt.", 8);
+    }
+    if (!format) {
+        if (any) {
+            error_setg(errp, "Parameter 'encrypt.format' is missing");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!secret) {
+        error_setg(errp, "Parameter 'encrypt.key-secret' is required for "
+                   "cipher");
+        return -EINVAL;
+    }
+    if (!secret_lookup(secret, &data, &len, errp)) {
+        return -EINVAL;
+    }
+    error_setg(errp, "Encryption is not supported yet");
+    return -ENOTSUP;
+}
+
 /* The options of opts that are not qcow2's (they go to the protocol). */
 static QemuOpts *protocol_opts(QemuOpts *opts)
 {
@@ -2818,7 +3102,7 @@ static QemuOpts *protocol_opts(QemuOpts *opts)
         bool ours = false;
 
         for (d = qcow2_create_opts_desc; d->name; d++) {
-            if (!strcmp(d->name, opt->name) && strcmp(d->name, "size")) {
+            if (!strcmp(d->name, opt->name)) {
                 ours = true;
                 break;
             }
@@ -2827,6 +3111,11 @@ static QemuOpts *protocol_opts(QemuOpts *opts)
             qemu_opt_set(out, opt->name, opt->str, NULL);
         }
     }
+    /*
+     * The files start empty, as the reference makes them: the image grows
+     * as its structures are written, preallocation comes last.
+     */
+    qemu_opt_set(out, "size", "0", NULL);
     return out;
 }
 
@@ -2854,10 +3143,9 @@ static int coroutine_fn qcow2_co_create_opts(const BlockDriver *drv,
         return -EINVAL;
     }
 
-    if (qemu_opt_get_bool(opts, "encryption", false) ||
-        qemu_opt_get(opts, "encrypt.format")) {
-        error_setg(errp, "Encryption is not supported yet");
-        return -ENOTSUP;
+    ret = check_encrypt_opts(opts, errp);
+    if (ret < 0) {
+        return ret;
     }
 
     p.cluster_size = qemu_opt_get_size(opts, "cluster_size", 65536);

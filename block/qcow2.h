@@ -225,6 +225,20 @@ typedef struct BDRVQcow2State {
     uint8_t compression_type;
     bool use_lazy_refcounts;
     bool signaled_corruption;
+    /*
+     * A fatal corruption event on a writable image ends all I/O on it:
+     * requests fail with -ENOMEDIUM and nothing more reaches the file (the
+     * reference detaches the driver).
+     */
+    bool ejected;
+    /*
+     * The area a grow just made read as zeros [start, end): the block
+     * layer's zero write over it that follows the truncate is a no-op
+     * (it would turn preallocated clusters into zero clusters, which the
+     * reference does not). Forgotten at the next write of any other kind.
+     */
+    uint64_t grown_zero_start;
+    uint64_t grown_zero_end;
     /* Clusters are mapped but not written (preallocation=metadata). */
     bool metadata_preallocation_checked;
     bool metadata_preallocation;

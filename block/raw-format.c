@@ -155,10 +155,15 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     BlockLimits *fl = &bs->file->bs->bl;
 
     bs->bl = *fl;
+    /*
+     * Unaligned requests pass through: the file pads them, so that its
+     * read-modify-write (and the debug events around it) happen there, as
+     * in the reference.
+     */
+    bs->bl.request_alignment = 1;
     if (bs->probed_raw) {
         /* See invariant 2: the first sector is written whole. */
-        bs->bl.request_alignment = MAX(fl->request_alignment,
-                                       BLOCK_PROBE_BUF_SIZE);
+        bs->bl.request_alignment = BLOCK_PROBE_BUF_SIZE;
     }
 }
 
@@ -194,6 +199,7 @@ static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
@@ -238,6 +244,7 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
 }
 

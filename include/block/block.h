@@ -443,6 +443,19 @@ int bdrv_dirty_bitmap_merge(BlockDriverState *bs, const char *name,
                             BlockDriverState *src_bs, const char *src_name,
                             Error **errp);
 
+/*
+ * blkdebug breakpoints (qemu-io's break, remove_break, resume, wait_break):
+ * on the first node at or below bs whose driver has them (else -ENOTSUP).
+ * A breakpoint suspends the next request that raises event (a BlkdebugEvent
+ * name) and is then gone; resume re-enters the oldest request suspended
+ * with tag. -ENOENT: no such event, or nothing with that tag.
+ */
+int bdrv_debug_breakpoint(BlockDriverState *bs, const char *event,
+                          const char *tag);
+int bdrv_debug_remove_breakpoint(BlockDriverState *bs, const char *tag);
+int bdrv_debug_resume(BlockDriverState *bs, const char *tag);
+bool bdrv_debug_is_suspended(BlockDriverState *bs, const char *tag);
+
 /* True if bs's format can store persistent bitmaps (convert --bitmaps). */
 bool bdrv_supports_persistent_dirty_bitmap(BlockDriverState *bs);
 

@@ -90,6 +90,83 @@ typedef enum BdrvDetectZeroes {
     BDRV_DETECT_ZEROES_UNMAP,
 } BdrvDetectZeroes;
 
+/*
+ * Debug events: points in the request path and in the drivers where an
+ * error-injection node (blkdebug, block/blkdebug.c) below may arm its rules.
+ * The names (bdrv_debug_event_name) are the reference's, so that one
+ * blkdebug config drives both binaries. A driver raises an event on the
+ * child it is about to access, BLKDBG_EVENT(bs->file, BLKDBG_L2_LOAD), just
+ * before the access; only a node whose driver has bdrv_debug_event hears
+ * it (the child itself, not nodes further down).
+ *
+ * Raised today:
+ *  - read_aio, write_aio: raw, before a guest data read / write of its file;
+ *    formats do the same for guest data (qcow2: also read_backing_aio,
+ *    read_compressed, write_compressed, cow_read, cow_write);
+ *  - pwritev, pwritev_zero, pwritev_done: the core (io.c), on the node
+ *    being written, before a data / zero write reaches its driver and after
+ *    it returned; pwritev_rmw_head, _after_head, _tail, _after_tail around
+ *    the reads of a read-modify-write;
+ *  - flush_to_os (every flush of a node), flush_to_disk (only if the node
+ *    was written since its last flush, and not with cache.no-flush): the
+ *    core, on the flushed node's file child;
+ *  - none: blkdebug itself, once, when it opens.
+ * The metadata events (l1_*, l2_*, reftable_*, refblock_*, cluster_*,
+ * vmstate_*, empty_image_prepare, ...) are for the qcow2 driver to raise at
+ * the same points as the reference (QEMU's BlkdebugEvent documentation).
+ */
+typedef enum BlkdebugEvent {
+    BLKDBG_L1_UPDATE,
+    BLKDBG_L1_GROW_ALLOC_TABLE,
+    BLKDBG_L1_GROW_WRITE_TABLE,
+    BLKDBG_L1_GROW_ACTIVATE_TABLE,
+    BLKDBG_L2_LOAD,
+    BLKDBG_L2_UPDATE,
+    BLKDBG_L2_UPDATE_COMPRESSED,
+    BLKDBG_L2_ALLOC_COW_READ,
+    BLKDBG_L2_ALLOC_WRITE,
+    BLKDBG_READ_AIO,
+    BLKDBG_READ_BACKING_AIO,
+    BLKDBG_READ_COMPRESSED,
+    BLKDBG_WRITE_AIO,
+    BLKDBG_WRITE_COMPRESSED,
+    BLKDBG_VMSTATE_LOAD,
+    BLKDBG_VMSTATE_SAVE,
+    BLKDBG_COW_READ,
+    BLKDBG_COW_WRITE,
+    BLKDBG_REFTABLE_LOAD,
+    BLKDBG_REFTABLE_GROW,
+    BLKDBG_REFTABLE_UPDATE,
+    BLKDBG_REFBLOCK_LOAD,
+    BLKDBG_REFBLOCK_UPDATE,
+    BLKDBG_REFBLOCK_UPDATE_PART,
+    BLKDBG_REFBLOCK_ALLOC,
+    BLKDBG_REFBLOCK_ALLOC_HOOKUP,
+    BLKDBG_REFBLOCK_ALLOC_WRITE,
+    BLKDBG_REFBLOCK_ALLOC_WRITE_BLOCKS,
+    BLKDBG_REFBLOCK_ALLOC_WRITE_TABLE,
+    BLKDBG_REFBLOCK_ALLOC_SWITCH_TABLE,
+    BLKDBG_CLUSTER_ALLOC,
+    BLKDBG_CLUSTER_ALLOC_BYTES,
+    BLKDBG_CLUSTER_FREE,
+    BLKDBG_FLUSH_TO_OS,
+    BLKDBG_FLUSH_TO_DISK,
+    BLKDBG_PWRITEV_RMW_HEAD,
+    BLKDBG_PWRITEV_RMW_AFTER_HEAD,
+    BLKDBG_PWRITEV_RMW_TAIL,
+    BLKDBG_PWRITEV_RMW_AFTER_TAIL,
+    BLKDBG_PWRITEV,
+    BLKDBG_PWRITEV_ZERO,
+    BLKDBG_PWRITEV_DONE,
+    BLKDBG_EMPTY_IMAGE_PREPARE,
+    BLKDBG_L1_SHRINK_WRITE_TABLE,
+    BLKDBG_L1_SHRINK_FREE_L2_CLUSTERS,
+    BLKDBG_COR_WRITE,
+    BLKDBG_CLUSTER_ALLOC_SPACE,
+    BLKDBG_NONE,
+    BLKDBG__MAX,
+} BlkdebugEvent;
+
 struct BlockDriverState {
     const BlockDriver *drv;
     void *opaque;
@@ -125,6 +202,12 @@ struct BlockDriverState {
     unsigned int in_flight;         /* requests in the request path */
     LIST_HEAD(, BdrvTrackedRequest) tracked_requests;
     unsigned int serialising_in_flight;
+    /*
+     * Bumped when a write, zero write, discard or truncate of the node
+     * ends; a flush that finds flushed_gen equal skips flush_to_disk.
+     */
+    uint64_t write_gen;
+    uint64_t flushed_gen;
     bool wakeup_on_idle;
     Coroutine *drain_waiter;
 
@@ -156,7 +239,8 @@ struct BlockDriver {
     bool has_variable_length;       /* length read on every getlength */
     /*
      * Options that change what the node reads (raw's offset and size): a
-     * node opened with any of them is named "json:{...}". NULL-terminated.
+     * node opened with any of them is named "json:{...}". NULL-terminated;
+     * an entry ending in '.' names every option under that prefix.
      */
     const char *const *strong_runtime_opts;
 
@@ -320,7 +404,47 @@ struct BlockDriver {
     int (*bdrv_snapshot_load_tmp)(BlockDriverState *bs,
                                   const char *snapshot_id, const char *name,
                                   Error **errp);
+
+    /* ---- debugging ---- */
+    /* Hears the debug events raised on the node (blkdebug). */
+    void (*bdrv_debug_event)(BlockDriverState *bs, BlkdebugEvent event);
+    /* Breakpoints (see bdrv_debug_breakpoint in block.h). */
+    int (*bdrv_debug_breakpoint)(BlockDriverState *bs, const char *event,
+                                 const char *tag);
+    int (*bdrv_debug_remove_breakpoint)(BlockDriverState *bs,
+                                        const char *tag);
+    int (*bdrv_debug_resume)(BlockDriverState *bs, const char *tag);
+    bool (*bdrv_debug_is_suspended)(BlockDriverState *bs, const char *tag);
+    /*
+     * Protocol nodes over children (blkdebug): sets bs->exact_filename to
+     * the plain name that reopens the node, or leaves it "" for a json:
+     * name. Called after the core put the children's options in
+     * bs->full_open_options.
+     */
+    void (*bdrv_refresh_filename)(BlockDriverState *bs);
 };
+
+/* Tells bs's driver about event, if it listens (see BlkdebugEvent). */
+static inline void bdrv_debug_event(BlockDriverState *bs,
+                                    BlkdebugEvent event)
+{
+    if (bs && bs->drv && bs->drv->bdrv_debug_event) {
+        bs->drv->bdrv_debug_event(bs, event);
+    }
+}
+
+/* Raises event on the node of child (which may be NULL). */
+#define BLKDBG_EVENT(child, event) \
+    do { \
+        if (child) { \
+            bdrv_debug_event((child)->bs, (event)); \
+        } \
+    } while (0)
+
+/* The reference's name of event ("read_aio"), or NULL if out of range. */
+const char *bdrv_debug_event_name(BlkdebugEvent event);
+/* The event named name, or -1. */
+int bdrv_debug_event_parse(const char *name);
 
 /*
  * The core's permission policy (the reference's lock bytes): a format takes

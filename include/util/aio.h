@@ -85,6 +85,13 @@ typedef enum AioFileOp {
     AIO_OP_WRITE,
     AIO_OP_FDATASYNC,
     AIO_OP_FSYNC,
+    /*
+     * A write the kernel cannot start without blocking (buffered writes on
+     * file systems without asynchronous buffered writes, such as ext4):
+     * io_uring hands it to its workers at once instead of first trying it
+     * inline and failing; the other backends treat it as AIO_OP_WRITE.
+     */
+    AIO_OP_WRITE_BLOCKING,
 } AioFileOp;
 
 /*

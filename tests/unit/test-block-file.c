@@ -112,6 +112,63 @@ START_TEST(test_io_uring)
 }
 END_TEST
 
+/*
+ * AIO_OP_WRITE_BLOCKING (what the file driver uses for buffered writes on
+ * ext4) writes the same bytes as AIO_OP_WRITE on every backend, many at a
+ * time.
+ */
+typedef struct BlockingWrite {
+    AioBackend backend;
+    int fd;
+    int next;
+    int ret;
+} BlockingWrite;
+
+static void coroutine_fn blocking_write_entry(void *opaque)
+{
+    BlockingWrite *w = opaque;
+    int i = w->next++;
+    uint8_t buf[4096];
+    QEMUIOVector qiov;
+    int64_t ret;
+
+    memset(buf, i + 1, sizeof(buf));
+    qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
+    ret = aio_co_file_io(qemu_get_aio_context(), w->backend, w->fd,
+                         (int64_t)i * 4096, &qiov, AIO_OP_WRITE_BLOCKING);
+    if (ret != 4096) {
+        w->ret = ret < 0 ? (int)ret : -EIO;
+    }
+}
+
+static void check_blocking_writes(AioBackend backend)
+{
+    BlockingWrite w = { backend, -1, 0, 0 };
+    uint8_t buf[4096];
+    int i;
+
+    w.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(w.fd, 0);
+    test_run_coroutines(64, blocking_write_entry, &w);
+    ck_assert_int_eq(w.ret, 0);
+    for (i = 0; i < 64; i++) {
+        ck_assert_int_eq(pread(w.fd, buf, sizeof(buf), (off_t)i * 4096),
+                         4096);
+        ck_assert_int_eq(buf[0], i + 1);
+        ck_assert_int_eq(buf[4095], i + 1);
+    }
+    close(w.fd);
+}
+
+START_TEST(test_write_blocking_op)
+{
+    check_blocking_writes(AIO_BACKEND_THREADS);
+    if (backend_works(AIO_BACKEND_IO_URING)) {
+        check_blocking_writes(AIO_BACKEND_IO_URING);
+    }
+}
+END_TEST
+
 START_TEST(test_io_native)
 {
     BlockBackend *blk;
@@ -870,6 +927,7 @@ static Suite *block_file_suite(void)
     tcase_add_test(tc, test_io_threads);
     tcase_add_test(tc, test_io_uring);
     tcase_add_test(tc, test_io_native);
+    tcase_add_test(tc, test_write_blocking_op);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_empty_filename);
     suite_add_tcase(s, tc);

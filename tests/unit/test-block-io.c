@@ -330,8 +330,18 @@ START_TEST(test_flush_modes)
     uint8_t buf[512] = { 1 };
     int64_t before;
 
+    /* Nothing written yet: nothing to make durable. */
+    ck_assert_int_eq(blk_flush(blk), 0);
+    ck_assert_int_eq(mem_image_stats(img)->flushes, 0);
+    ck_assert_int_ge(blk_pwrite(blk, 0, 512, buf, 0), 0);
     ck_assert_int_eq(blk_flush(blk), 0);
     ck_assert_int_eq(mem_image_stats(img)->flushes, 1);
+    ck_assert_int_eq(blk_flush(blk), 0);
+    ck_assert_int_eq(mem_image_stats(img)->flushes, 1);
+    /* Zero writes and discards make the node dirty too. */
+    ck_assert_int_eq(blk_pwrite_zeroes(blk, 0, 512, 0), 0);
+    ck_assert_int_eq(blk_flush(blk), 0);
+    ck_assert_int_eq(mem_image_stats(img)->flushes, 2);
     blk_unref(blk);
 
     /* cache=unsafe: nothing reaches the disk. */
@@ -495,6 +505,10 @@ START_TEST(test_fault_flush)
     uint8_t buf[512] = { 0 };
 
     mem_image_inject(img, MEM_OP_FLUSH, 0, -EIO);
+    ck_assert_int_eq(blk_flush(blk), 0);
+    ck_assert_int_eq(blk_pwrite_zeroes(blk, 0, 512, 0), -EIO);
+    /* A failed flush leaves the node dirty: the next one tries again. */
+    ck_assert_int_eq(blk_flush(blk), -EIO);
     ck_assert_int_eq(blk_flush(blk), -EIO);
     /* writethrough reports the failed flush of a write */
     ck_assert_int_eq(blk_pwrite(blk, 0, 512, buf, 0), -EIO);
