@@ -105,9 +105,9 @@ for i in range(256):
         cmds.append("discard %d 65536" % ((256 + i) << 16))
 print("\0".join(a for c in cmds for a in ("-c", c)), end="")
 PY
-crash_loop "overwrite and discard" 'xargs -0 -a tpl/io.args "$QEMU_IO" -t writeback \
-    -d unmap --image-opts \
-    driver=qcow2,pass-discard-other=on,pass-discard-request=on,file.filename=img.qcow2'
+OPTS=driver=qcow2,pass-discard-other=on,pass-discard-request=on
+crash_loop "overwrite and discard" 'xargs -0 -a tpl/io.args "$QEMU_IO" \
+    -t writeback -d unmap --image-opts "$OPTS,file.filename=img.qcow2"'
 # A snapshot whose clusters the active layer no longer uses: deleting it
 # frees them. The active layer's view must not change.
 "$REF_QEMU_IMG" snapshot -c s1 tpl/img.qcow2
