@@ -547,55 +547,46 @@ static bool validate_table_offset(BDRVQcow2State *s, uint64_t offset,
     return true;
 }
 
+/* A size runtime option: *val and *given set when present; -EINVAL. */
+static int size_option(QDict *options, const char *name, uint64_t *val,
+                       bool *given, Error **errp)
+{
+    const char *v = qdict_get_try_str(options, name);
+    uint64_t n;
+
+    if (!v) {
+        return 0;
+    }
+    if (!parse_option_size(name, v, &n, errp)) {
+        return -EINVAL;
+    }
+    *val = n;
+    if (given) {
+        *given = true;
+    }
+    return 0;
+}
+
 static int cache_sizes(BlockDriverState *bs, QDict *options,
                        uint64_t *l2_cache_size, uint64_t *l2_cache_entry_size,
                        uint64_t *refcount_cache_size, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t combined = 0, max_l2;
-    const char *v;
     bool has_l2 = false, has_rc = false, has_combined = false;
-    uint64_t val;
 
-    v = qdict_get_try_str(options, "cache-size");
-    if (v) {
-        if (qemu_strtosz(v, NULL, &val) < 0) {
-            error_setg(errp, "Parameter 'cache-size' expects a non-negative "
-                       "number below 2^64");
-            return -EINVAL;
-        }
-        combined = val;
-        has_combined = true;
-    }
-    v = qdict_get_try_str(options, "l2-cache-size");
-    if (v) {
-        if (qemu_strtosz(v, NULL, &val) < 0) {
-            error_setg(errp, "Parameter 'l2-cache-size' expects a "
-                       "non-negative number below 2^64");
-            return -EINVAL;
-        }
-        *l2_cache_size = val;
-        has_l2 = true;
-    }
-    v = qdict_get_try_str(options, "refcount-cache-size");
-    if (v) {
-        if (qemu_strtosz(v, NULL, &val) < 0) {
-            error_setg(errp, "Parameter 'refcount-cache-size' expects a "
-                       "non-negative number below 2^64");
-            return -EINVAL;
-        }
-        *refcount_cache_size = val;
-        has_rc = true;
+    if (size_option(options, "cache-size", &combined, &has_combined,
+                    errp) < 0 ||
+        size_option(options, "l2-cache-size", l2_cache_size, &has_l2,
+                    errp) < 0 ||
+        size_option(options, "refcount-cache-size", refcount_cache_size,
+                    &has_rc, errp) < 0) {
+        return -EINVAL;
     }
     *l2_cache_entry_size = s->cluster_size;
-    v = qdict_get_try_str(options, "l2-cache-entry-size");
-    if (v) {
-        if (qemu_strtosz(v, NULL, &val) < 0) {
-            error_setg(errp, "Parameter 'l2-cache-entry-size' expects a "
-                       "non-negative number below 2^64");
-            return -EINVAL;
-        }
-        *l2_cache_entry_size = val;
+    if (size_option(options, "l2-cache-entry-size", l2_cache_entry_size,
+                    NULL, errp) < 0) {
+        return -EINVAL;
     }
 
     /* Enough to cover the whole image, up to the default maximum. */

@@ -94,8 +94,8 @@ static bool parse_option_number(const char *name, const char *value,
     return true;
 }
 
-static bool parse_option_size(const char *name, const char *value,
-                              uint64_t *ret, Error **errp)
+bool parse_option_size(const char *name, const char *value, uint64_t *ret,
+                       Error **errp)
 {
     int err = qemu_strtosz(value, NULL, ret);
 

@@ -106,6 +106,13 @@ uint64_t qemu_opt_get_size(QemuOpts *opts, const char *name, uint64_t defval);
 uint64_t qemu_opt_get_size_del(QemuOpts *opts, const char *name,
                                uint64_t defval);
 bool qemu_opt_find(QemuOpts *opts, const char *name);
+
+/*
+ * Parses value as the size option name (suffixes k..E); false with the
+ * reference's message (and its hint on the suffixes) in errp.
+ */
+bool parse_option_size(const char *name, const char *value, uint64_t *ret,
+                       Error **errp);
 void qemu_opt_unset(QemuOpts *opts, const char *name);
 
 /*
