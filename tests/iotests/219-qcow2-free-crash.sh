@@ -13,42 +13,9 @@
 . "$(dirname "$0")/common.rc"
 _require_ref
 _require_format qcow2
+. "$(dirname "$0")/common.crash.rc"
 
 POINTS=10
-
-# old_or_new IMG OLD.raw NEW.raw: the image's view is, sector by sector,
-# the old or the new content.
-old_or_new() {
-    "$REF_QEMU_IMG" convert -U -O raw "$1" now.raw || return 1
-    python3 - now.raw "$2" "$3" <<'PY'
-import sys
-a, o, n = (open(p, 'rb').read() for p in sys.argv[1:4])
-if a == o or a == n:
-    sys.exit(0)
-if len(a) != len(o):
-    sys.exit("size %d is not %d" % (len(a), len(o)))
-for s in range(0, len(a), 512):
-    x = a[s:s + 512]
-    if x != o[s:s + 512] and x != n[s:s + 512]:
-        sys.exit("sector %d is neither old nor new" % (s // 512))
-PY
-}
-
-# verdict IMG: no corruption (exit 0, or 3 for leaks only), once the
-# killed process's lock is gone (its last I/O may still be landing).
-verdict() {
-    local rc i
-    for i in $(seq 100); do
-        "$REF_QEMU_IMG" check "$1" >check.log 2>&1
-        rc=$?
-        grep -q 'Failed to get .* lock' check.log || break
-        sleep 0.05
-    done
-    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
-        echo "check $1 failed (exit $rc):"; head -n 5 check.log
-        return 1
-    fi
-}
 
 # crash_loop NAME CMD: a full run of CMD on a fresh copy of tpl/img.qcow2
 # gives the new view and the duration; then POINTS runs killed from 5% to

@@ -16,44 +16,10 @@
 . "$(dirname "$0")/common.rc"
 _require_ref
 _require_format qcow2
+. "$(dirname "$0")/common.crash.rc"
 
 OURS=${QEMU_IMG_PROG:-$QEMU_IMG}
 POINTS=8
-
-# old_or_new IMG OLD.raw NEW.raw: the image's view is, sector by sector,
-# the old or the new content.
-old_or_new() {
-    "$REF_QEMU_IMG" convert -U -O raw "$1" now.raw || return 1
-    python3 - now.raw "$2" "$3" <<'PY'
-import sys
-a, o, n = (open(p, 'rb').read() for p in sys.argv[1:4])
-if a == o or a == n:
-    sys.exit(0)
-if len(a) not in (len(o), len(n)):
-    sys.exit("size %d is neither %d nor %d" % (len(a), len(o), len(n)))
-for s in range(0, len(a), 512):
-    x = a[s:s + 512]
-    if x != o[s:s + 512] and x != n[s:s + 512]:
-        sys.exit("sector %d is neither old nor new" % (s // 512))
-PY
-}
-
-# verdict IMG: no corruption (exit 0, or 3 for leaks only). The killed
-# process's io_uring requests may still be landing after it is reaped;
-# its lock goes with the last of them, so wait for the lock first.
-verdict() {
-    local rc i
-    for i in $(seq 100); do
-        "$REF_QEMU_IMG" check "$1" >check.log 2>&1
-        rc=$?
-        grep -q 'Failed to get .* lock' check.log || break
-        sleep 0.05
-    done
-    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
-        echo "check $1 failed (exit $rc):"; head -n 5 check.log
-        return 1
-    fi
-}
 
 # made IMG: IMG exists and starts with the qcow2 magic; before that, a
 # killed convert has not made its target yet and there is nothing to check.
