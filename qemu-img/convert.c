@@ -65,6 +65,11 @@ typedef struct ConvertState {
 
     BlockBackend *target;
     bool target_has_backing;
+    /*
+     * Length of the target's backing file (-1: none): a zero range that
+     * starts past it is left unallocated, since it reads as zeroes there.
+     */
+    int64_t target_backing_len;
     bool has_zero_init;         /* target reads as zeroes where untouched */
     bool compressed;
     bool wr_in_order;
@@ -268,7 +273,10 @@ static int coroutine_fn convert_co_refresh_status(ConvertState *s)
     if (pnum <= 0) {
         pnum = src_len - src_off;
     }
-    if (ret & BDRV_BLOCK_ZERO) {
+    if ((ret & BDRV_BLOCK_ZERO) && s->target_has_backing &&
+        s->target_backing_len >= 0 && s->next >= s->target_backing_len) {
+        s->status = CONVERT_BACKING;
+    } else if (ret & BDRV_BLOCK_ZERO) {
         s->status = s->min_sparse ? CONVERT_ZERO : CONVERT_DATA;
     } else if (ret & BDRV_BLOCK_DATA) {
         s->status = CONVERT_DATA;
@@ -1362,6 +1370,11 @@ int img_convert(int argc, char **argv)
     } else {
         s.has_zero_init = min_sparse && !s.target_has_backing &&
                           bdrv_has_zero_init(blk_bs(s.target));
+    }
+    s.target_backing_len = -1;
+    if (s.target_has_backing && bdrv_backing_node(blk_bs(s.target))) {
+        s.target_backing_len =
+            bdrv_getlength(bdrv_backing_node(blk_bs(s.target)));
     }
 
     if (compress) {
