@@ -19,7 +19,8 @@ conv() {
     rc=$?
     _filter <conv.out
     [ "$rc" -eq 0 ] || echo "(exit $rc)"
-    if grep -q '^[0-9]* *copy_file_range(.*= [1-9]' trace.txt; then
+    # A call that another thread's interrupted ends on a "resumed>" line
+    if grep -Eq 'copy_file_range(\(| resumed>).*= [1-9]' trace.txt; then
         echo "offloaded: yes"
     else
         echo "offloaded: no"
