@@ -975,7 +975,7 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
     return ret;
 }
 
-/* ---- copy offloading ------------------------------------------------------ */
+/* ---- copy offloading ---------------------------------------------------- */
 
 static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
                                              BdrvChild *src,
