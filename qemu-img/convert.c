@@ -664,8 +664,29 @@ static void coroutine_fn convert_co_worker(void *opaque)
 
         pieces = (ConvertPieces) { .pending = 1 };
         if (copying) {
+            /*
+             * The copy ends before the turn passes on: if it fails, the
+             * chunk's writes must still come before the next chunk's.
+             */
             convert_co_start_copy(s, &pieces, offset, n, src_idx, src_off);
-            ret = 0;
+            ret = convert_co_wait_pieces(&pieces);
+            pieces = (ConvertPieces) { .pending = 1 };
+            if (ret < 0) {
+                /*
+                 * Whatever made the copy fail (a format or file system
+                 * that cannot, or a real error that the read or the write
+                 * will hit again and report): from here on, read and
+                 * write.
+                 */
+                s->copy_range = false;
+                s->scan_zeroes = s->min_sparse != 0;
+                ret = convert_co_read(s, src_idx, src_off, offset, n, buf);
+                if (ret < 0) {
+                    convert_fail(s, ret);
+                    break;
+                }
+                ret = convert_co_write(s, offset, n, buf, status, &pieces);
+            }
         } else {
             ret = convert_co_write(s, offset, n, buf, status, &pieces);
         }
@@ -700,27 +721,6 @@ static void coroutine_fn convert_co_worker(void *opaque)
         ret2 = convert_co_wait_pieces(&pieces);
         if (ret >= 0) {
             ret = ret2;
-        }
-        if (copying && ret < 0) {
-            /*
-             * Whatever made the copy fail (a format or file system that
-             * cannot, or a real error that the read or the write will hit
-             * again and report): from here on, read and write.
-             */
-            s->copy_range = false;
-            s->scan_zeroes = s->min_sparse != 0;
-            ret = convert_co_read(s, src_idx, src_off, offset, n, buf);
-            if (ret >= 0) {
-                pieces = (ConvertPieces) { .pending = 1 };
-                ret = convert_co_write(s, offset, n, buf, status, &pieces);
-                ret2 = convert_co_wait_pieces(&pieces);
-                if (ret >= 0) {
-                    ret = ret2;
-                }
-            } else {
-                convert_fail(s, ret);
-                break;
-            }
         }
         if (ret < 0) {
             if (s->wr_err_offset < 0 ||
