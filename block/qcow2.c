@@ -1272,6 +1272,7 @@ static int coroutine_fn read_backing(BlockDriverState *bs, uint64_t offset,
     if ((int64_t)offset < backing_len) {
         n = MIN(bytes, (uint64_t)backing_len - offset);
         qemu_iovec_init_slice(&sub, qiov, qiov_offset, n);
+        BLKDBG_EVENT(bs->file, BLKDBG_READ_BACKING_AIO);
         ret = bdrv_co_preadv(bs->backing, offset, n, &sub, 0);
         qemu_iovec_destroy(&sub);
         if (ret < 0) {
@@ -1317,6 +1318,7 @@ static int coroutine_fn read_compressed(BlockDriverState *bs, uint64_t l2_entry,
         memset(buf, 0, csize);
         csize = file_len - coffset;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_COMPRESSED);
     ret = bdrv_co_pread(bs->file, coffset, csize, buf, 0);
     if (ret < 0) {
         goto out;
@@ -1380,6 +1382,7 @@ static int coroutine_fn qcow2_co_preadv_part(BlockDriverState *bs,
                 return -ENOTSUP;
             }
             qemu_iovec_init_slice(&sub, qiov, qiov_offset, cur_bytes);
+            BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
             ret = bdrv_co_preadv(qcow2_data_child(bs), host_offset,
                                  cur_bytes, &sub, 0);
             qemu_iovec_destroy(&sub);
@@ -1444,6 +1447,7 @@ static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
             goto out;
         }
         qemu_iovec_init_buf(&tmp, start_buf, start);
+        BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
         ret = qcow2_co_preadv_part(bs, m->offset + m->cow_start.offset, start,
                                    &tmp, 0);
         if (ret < 0) {
@@ -1459,6 +1463,7 @@ static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
             goto out;
         }
         qemu_iovec_init_buf(&tmp, end_buf, end);
+        BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
         ret = qcow2_co_preadv_part(bs, m->offset + m->cow_end.offset, end,
                                    &tmp, 0);
         if (ret < 0) {
@@ -1466,6 +1471,7 @@ static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
         }
         qemu_iovec_add(&hd, end_buf, end);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     ret = bdrv_co_pwritev(qcow2_data_child(bs),
                           m->alloc_offset + m->cow_start.offset, hd.size, &hd,
                           0);
@@ -1525,6 +1531,7 @@ static int coroutine_fn qcow2_co_pwritev_part(BlockDriverState *bs,
             }
         } else {
             qemu_iovec_init_slice(&sub, qiov, qiov_offset, cur_bytes);
+            BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
             ret = bdrv_co_pwritev(qcow2_data_child(bs), host_offset,
                                   cur_bytes, &sub, 0);
             qemu_iovec_destroy(&sub);
@@ -1637,6 +1644,7 @@ static void coroutine_fn compress_job_entry(void *opaque)
             /* The next job may allocate while this one writes. */
             st->compress_turn++;
             qemu_co_queue_restart_all(&st->compress_turn_queue);
+            BLKDBG_EVENT(bs->file, BLKDBG_WRITE_COMPRESSED);
             ret = bdrv_co_pwrite(bs->file, host, out_len, out_buf, 0);
             goto done;
         }
@@ -2605,12 +2613,14 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
 
     /* The old L1 table first: the image reads as its backing file now. */
     if (l1_bytes) {
+        BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
         ret = bdrv_co_pwrite_zeroes(bs->file, s->l1_table_offset,
                                     ROUND_UP(l1_bytes, cs), 0);
         if (ret < 0) {
             goto out;
         }
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_EMPTY_IMAGE_PREPARE);
     ret = bdrv_co_pwrite_zeroes(bs->file, cs, (2 + l1_clusters) * cs, 0);
     if (ret < 0) {
         goto out;
