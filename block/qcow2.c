@@ -40,6 +40,7 @@
 #include "qcow2.h"
 
 static int coroutine_fn compress_drain(BlockDriverState *bs);
+static bool is_zero_range(BlockDriverState *bs, int64_t offset, int64_t bytes);
 extern const BlockDriver bdrv_qcow2;
 
 typedef struct QCowHeader {
@@ -1228,13 +1229,32 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     compress_drain(bs);
 
     if (!bs->read_only && !s->ejected && s->l2_table_cache) {
-        int ret;
+        int ret, result;
 
         qemu_co_mutex_lock(&s->lock);
-        /* Errors here cost at most leaks (invariant 4). */
-        ret = qcow2_flush_caches(bs);
+        /*
+         * Errors here cost at most leaks (invariant 4). Nobody is left to
+         * return them to, so they are reported here, as the reference
+         * does, one line per cache.
+         */
+        ret = qcow2_cache_flush(bs, s->l2_table_cache);
+        if (ret < 0) {
+            error_report("Failed to flush the L2 table cache: %s",
+                         strerror(-ret));
+        }
+        result = ret;
+        ret = qcow2_cache_flush(bs, s->refcount_block_cache);
+        if (ret < 0) {
+            error_report("Failed to flush the refcount block cache: %s",
+                         strerror(-ret));
+            result = ret;
+        }
+        if (result == 0) {
+            /* Both caches are clean: this only issues queued discards. */
+            result = qcow2_flush_caches(bs);
+        }
         /* Refcounts are exact again once both caches are on disk. */
-        if (ret == 0 && !s->signaled_corruption) {
+        if (result == 0 && !s->signaled_corruption) {
             qcow2_mark_clean(bs);
         }
         qemu_co_mutex_unlock(&s->lock);
@@ -1424,34 +1444,45 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
 /*
  * Writes the guest data of an allocation together with its COW parts, read
  * from the guest view (backing file, old cluster, zeroes) that the L2 entry
- * still gives, in one request.
+ * still gives, in one request. COW parts that read as zeroes are not read:
+ * as in the reference, which zeroes the cluster instead, the allocation
+ * then raises cluster_alloc_space rather than cow_read and cow_write.
  */
 static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
                                        QEMUIOVector *qiov, size_t qiov_offset,
                                        uint64_t bytes)
 {
-    BDRVQcow2State *s = bs->opaque;
     uint64_t start = m->cow_start.nb_bytes;
     uint64_t end = m->cow_end.nb_bytes;
+    uint64_t start_off = m->offset + m->cow_start.offset;
+    uint64_t end_off = m->offset + m->cow_end.offset;
     uint8_t *start_buf = NULL, *end_buf = NULL;
+    bool zero_cow = false;
     QEMUIOVector hd;
     QEMUIOVector tmp;
     int ret;
 
-    (void)s;
     qemu_iovec_init(&hd, qiov->niov + 2);
+    if ((start || end) && is_zero_range(bs, start_off, start) &&
+        is_zero_range(bs, end_off, end)) {
+        zero_cow = true;
+        BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_SPACE);
+    }
     if (start) {
         start_buf = qemu_try_blockalign(start);
         if (!start_buf) {
             ret = -ENOMEM;
             goto out;
         }
-        qemu_iovec_init_buf(&tmp, start_buf, start);
-        BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
-        ret = qcow2_co_preadv_part(bs, m->offset + m->cow_start.offset, start,
-                                   &tmp, 0);
-        if (ret < 0) {
-            goto out;
+        if (zero_cow) {
+            memset(start_buf, 0, start);
+        } else {
+            qemu_iovec_init_buf(&tmp, start_buf, start);
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+            ret = qcow2_co_preadv_part(bs, start_off, start, &tmp, 0);
+            if (ret < 0) {
+                goto out;
+            }
         }
         qemu_iovec_add(&hd, start_buf, start);
     }
@@ -1462,16 +1493,22 @@ static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
             ret = -ENOMEM;
             goto out;
         }
-        qemu_iovec_init_buf(&tmp, end_buf, end);
-        BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
-        ret = qcow2_co_preadv_part(bs, m->offset + m->cow_end.offset, end,
-                                   &tmp, 0);
-        if (ret < 0) {
-            goto out;
+        if (zero_cow) {
+            memset(end_buf, 0, end);
+        } else {
+            qemu_iovec_init_buf(&tmp, end_buf, end);
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+            ret = qcow2_co_preadv_part(bs, end_off, end, &tmp, 0);
+            if (ret < 0) {
+                goto out;
+            }
         }
         qemu_iovec_add(&hd, end_buf, end);
     }
     BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+    if ((start || end) && !zero_cow) {
+        BLKDBG_EVENT(bs->file, BLKDBG_COW_WRITE);
+    }
     ret = bdrv_co_pwritev(qcow2_data_child(bs),
                           m->alloc_offset + m->cow_start.offset, hd.size, &hd,
                           0);
@@ -1777,7 +1814,6 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     return 0;
 }
 
-static bool is_zero_range(BlockDriverState *bs, int64_t offset, int64_t bytes);
 
 static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
                                                int64_t offset, int64_t bytes,
