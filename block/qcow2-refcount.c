@@ -974,7 +974,7 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, int64_t offset,
          * A leak at worst: check -r leaks reclaims it. The callers go on,
          * so the reference's line is the only trace.
          */
-        error_report("qcow2_free_clusters failed: %s", strerror(-ret));
+        fprintf(stderr, "qcow2_free_clusters failed: %s\n", strerror(-ret));
     }
 }
 

@@ -2249,6 +2249,10 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     }
     stbe64(size_be, offset);
     ret = bdrv_co_pwrite(bs->file, 24, sizeof(size_be), size_be, 0);
+    if (ret >= 0) {
+        /* On disk at once, as the reference (its flushes are the same). */
+        ret = bdrv_co_flush(bs->file->bs);
+    }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to update the image size");
         goto fail;
@@ -2619,6 +2623,7 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     uint8_t *block = NULL;
     uint8_t hdr[20];
     uint64_t entry, i;
+    bool broken = false;
     int ret;
 
     reftable = qemu_try_blockalign(cs);
@@ -2646,6 +2651,14 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
         goto out;
     }
     qcow2_drop_queued_discards(bs);
+
+    /*
+     * From here on a failure leaves the in-memory tables out of step with
+     * the file: the node is given up (no more I/O, not even the caches'
+     * at close), as the reference does; the dirty bit makes the next open
+     * rebuild the refcounts.
+     */
+    broken = true;
 
     /* The old L1 table first: the image reads as its backing file now. */
     if (l1_bytes) {
@@ -2675,6 +2688,7 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     }
 
     entry = cpu_to_be64(2 * cs);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFTABLE_UPDATE);
     ret = bdrv_co_pwrite(bs->file, cs, sizeof(entry), &entry, 0);
     if (ret < 0) {
         goto out;
@@ -2688,6 +2702,13 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     for (i = 0; i < 3 + l1_clusters; i++) {
         s->set_refcount(block, i, 1);
     }
+    /*
+     * The reference allocates these clusters the ordinary way, with the
+     * events of an allocation.
+     */
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_LOAD);
     ret = bdrv_co_pwrite(bs->file, 2 * cs, cs, block, 0);
     if (ret < 0) {
         goto out;
@@ -2725,6 +2746,9 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     ret = bdrv_co_flush(bs->file->bs);
 
 out:
+    if (ret < 0 && broken) {
+        s->ejected = true;
+    }
     qemu_vfree(reftable);
     qemu_vfree(block);
     return ret;
