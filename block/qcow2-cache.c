@@ -20,6 +20,13 @@ typedef struct Qcow2CachedTable {
     uint64_t lru_counter;
     int ref;
     bool dirty;
+    /*
+     * Read from past the end of the file (as zeroes): only corrupt
+     * metadata points there, since every table we make is written before
+     * it can be evicted and read back. Writing it back would grow the file
+     * to wherever a hostile offset says (hundreds of GiB), so it never is.
+     */
+    bool outside_file;
     int hash_next;          /* next entry index in the bucket, or -1 */
 } Qcow2CachedTable;
 
@@ -167,6 +174,12 @@ static int coroutine_fn cache_entry_flush(BlockDriverState *bs, Qcow2Cache *c,
     if (ret < 0) {
         return ret;
     }
+    if (c->entries[i].outside_file) {
+        qcow2_signal_corruption(bs, true, -1, -1, "Metadata table at offset "
+                                "%#" PRIx64 " lies outside the image file",
+                                c->entries[i].offset);
+        return -EIO;
+    }
     if (c == s->refcount_block_cache) {
         BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_UPDATE_PART);
     } else if (c == s->l2_table_cache) {
@@ -307,7 +320,10 @@ static int coroutine_fn cache_do_get(BlockDriverState *bs, Qcow2Cache *c,
         hash_remove(c, i);
     }
     c->entries[i].offset = -1;
+    c->entries[i].outside_file = false;
     if (read_from_disk) {
+        int64_t file_len;
+
         /* Hold the entry so that a concurrent get cannot evict it. */
         c->entries[i].ref++;
         if (c == s->l2_table_cache) {
@@ -315,15 +331,22 @@ static int coroutine_fn cache_do_get(BlockDriverState *bs, Qcow2Cache *c,
         }
         ret = bdrv_co_pread(bs->file, offset, c->table_size,
                             cache_table(c, i), 0);
+        file_len = bdrv_co_getlength(bs->file->bs);
         c->entries[i].ref--;
         if (ret < 0) {
             return ret;
         }
+        c->entries[i].outside_file = file_len >= 0 &&
+                                     offset >= (uint64_t)file_len;
     }
     c->entries[i].offset = offset;
     hash_insert(c, i);
 
 found:
+    if (!read_from_disk) {
+        /* A table made here now: it is ours, wherever the file ends. */
+        c->entries[i].outside_file = false;
+    }
     c->entries[i].ref++;
     *table = cache_table(c, i);
     return 0;

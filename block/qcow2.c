@@ -2869,6 +2869,10 @@ static int coroutine_fn qcow2_co_check(BlockDriverState *bs,
     BDRVQcow2State *s = bs->opaque;
     int ret;
 
+    /* Its caches may hold what made it unusable: never write them. */
+    if (s->ejected) {
+        return -ENOMEDIUM;
+    }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_check_refcounts(bs, result, fix);
     if (ret == 0 && result->corruptions == 0 && result->check_errors == 0 &&

@@ -18,48 +18,11 @@
 # open, while reading an image someone writes fails only for convert.
 . "$(dirname "$0")/common.rc"
 . "$(dirname "$0")/common.qemu-io.rc"
+. "$(dirname "$0")/common.locking.rc"
 
 _random_file r.raw 1048576 4021
 _random_file s0.raw 1048576 4022
 _random_file s4.raw 4194304 4023
-
-# The lock bytes held on file $1 by anyone: "100 101 201", sorted.
-_lock_set() {
-    local ino
-    ino=$(stat -c %i "$1")
-    awk -v ino="$ino" '{
-        for (i = 1; i <= NF; i++) {
-            if ($i == "OFDLCK") { break }
-        }
-        if (i > NF) { next }
-        n = split($(i + 4), dev, ":")
-        if (dev[n] != ino) { next }
-        for (b = $(i + 5); b <= $(i + 6); b++) { print b }
-    }' /proc/locks | sort -n | uniq | tr '\n' ' ' | sed -e 's/ $//'
-}
-
-HOLDER=
-trap '[ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null' EXIT
-
-# _hold FILE "BYTES" CMD...: starts CMD in the background and waits until
-# exactly BYTES are locked on FILE (opens take and drop bytes on the way).
-_hold() {
-    local f=$1 want=$2 i
-    shift 2
-    "$@" >/dev/null 2>&1 </dev/null &
-    HOLDER=$!
-    for i in $(seq 400); do
-        [ "$(_lock_set "$f")" = "$want" ] && return 0
-        sleep 0.05
-    done
-    echo "holder never held [$want] on $f: [$(_lock_set "$f")]"
-}
-
-_release() {
-    kill "$HOLDER" 2>/dev/null
-    wait "$HOLDER" 2>/dev/null
-    HOLDER=
-}
 
 # bench prints its run time.
 _bench() {

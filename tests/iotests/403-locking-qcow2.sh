@@ -15,6 +15,7 @@
 # share everything), fails opening it as qcow2, and then deletes the file.
 . "$(dirname "$0")/common.rc"
 . "$(dirname "$0")/common.qemu-io.rc"
+. "$(dirname "$0")/common.locking.rc"
 _require_format qcow2
 
 _random_file r.raw 1048576 4031
@@ -32,41 +33,6 @@ mkdir pristine
     "$REF_QEMU_IO" -c 'write -P 4 64k 64k' topr.qcow2 >/dev/null
 )
 IMAGES="base.raw base.qcow2 nb.qcow2 top.qcow2 topr.qcow2"
-
-_lock_set() {
-    local ino
-    ino=$(stat -c %i "$1")
-    awk -v ino="$ino" '{
-        for (i = 1; i <= NF; i++) {
-            if ($i == "OFDLCK") { break }
-        }
-        if (i > NF) { next }
-        n = split($(i + 4), dev, ":")
-        if (dev[n] != ino) { next }
-        for (b = $(i + 5); b <= $(i + 6); b++) { print b }
-    }' /proc/locks | sort -n | uniq | tr '\n' ' ' | sed -e 's/ $//'
-}
-
-HOLDER=
-trap '[ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null' EXIT
-
-_hold() {
-    local f=$1 want=$2 i
-    shift 2
-    "$@" >/dev/null 2>&1 </dev/null &
-    HOLDER=$!
-    for i in $(seq 400); do
-        [ "$(_lock_set "$f")" = "$want" ] && return 0
-        sleep 0.05
-    done
-    echo "holder never held [$want] on $f: [$(_lock_set "$f")]"
-}
-
-_release() {
-    kill "$HOLDER" 2>/dev/null
-    wait "$HOLDER" 2>/dev/null
-    HOLDER=
-}
 
 # Which images differ from the pristine set (or are gone).
 _changed() {
