@@ -1229,26 +1229,33 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     compress_drain(bs);
 
     if (!bs->read_only && !s->ejected && s->l2_table_cache) {
-        int ret, result;
+        int ret, l2_ret, rb_ret, result;
 
         qemu_co_mutex_lock(&s->lock);
         /*
          * Errors here cost at most leaks (invariant 4). Nobody is left to
-         * return them to, so they are reported here, as the reference
-         * does, one line per cache.
+         * return them to, so they are reported here, one line per cache,
+         * as the reference does: a cache fails if its write or the one
+         * flush of the file after both writes fails.
          */
-        ret = qcow2_cache_flush(bs, s->l2_table_cache);
-        if (ret < 0) {
+        l2_ret = qcow2_cache_write(bs, s->l2_table_cache);
+        rb_ret = qcow2_cache_write(bs, s->refcount_block_cache);
+        ret = bdrv_co_flush(bs->file->bs);
+        if (l2_ret == 0) {
+            l2_ret = ret;
+        }
+        if (rb_ret == 0) {
+            rb_ret = ret;
+        }
+        if (l2_ret < 0) {
             error_report("Failed to flush the L2 table cache: %s",
-                         strerror(-ret));
+                         strerror(-l2_ret));
         }
-        result = ret;
-        ret = qcow2_cache_flush(bs, s->refcount_block_cache);
-        if (ret < 0) {
+        if (rb_ret < 0) {
             error_report("Failed to flush the refcount block cache: %s",
-                         strerror(-ret));
-            result = ret;
+                         strerror(-rb_ret));
         }
+        result = l2_ret < 0 ? l2_ret : rb_ret;
         if (result == 0) {
             /* Both caches are clean: this only issues queued discards. */
             result = qcow2_flush_caches(bs);
