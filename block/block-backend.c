@@ -290,6 +290,29 @@ int coroutine_fn blk_co_pdiscard(BlockBackend *blk, int64_t offset,
     return bdrv_co_pdiscard(blk->root, offset, bytes);
 }
 
+int coroutine_fn blk_co_copy_range(BlockBackend *blk_in, int64_t off_in,
+                                   BlockBackend *blk_out, int64_t off_out,
+                                   int64_t bytes, BdrvRequestFlags read_flags,
+                                   BdrvRequestFlags write_flags)
+{
+    int ret;
+
+    if (blk_bs(blk_out)->read_only) {
+        return -EPERM;
+    }
+    ret = blk_check_byte_request(blk_in, off_in, bytes);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = blk_check_byte_request(blk_out, off_out, bytes);
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_copy_range(blk_in->root, off_in, blk_out->root, off_out,
+                              bytes, read_flags,
+                              blk_write_flags(blk_out, write_flags));
+}
+
 int coroutine_fn blk_co_flush(BlockBackend *blk)
 {
     return bdrv_co_flush(blk_bs(blk));

@@ -149,6 +149,42 @@ static int raw_pool_ftruncate(void *opaque)
     return 0;
 }
 
+/* copy_file_range between two descriptors (copy offloading). */
+typedef struct RawCopyReq {
+    int fd_in;
+    int fd_out;
+    int64_t off_in;
+    int64_t off_out;
+    int64_t len;
+    int64_t copied;     /* out: bytes copied before EOF of fd_in or error */
+} RawCopyReq;
+
+static int raw_pool_copy_range(void *opaque)
+{
+    RawCopyReq *r = opaque;
+
+    r->copied = 0;
+    while (r->copied < r->len) {
+        loff_t in = r->off_in + r->copied;
+        loff_t out = r->off_out + r->copied;
+        ssize_t n = copy_file_range(r->fd_in, &in, r->fd_out, &out,
+                                    r->len - r->copied, 0);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0) {
+            /* The source file ends here. */
+            break;
+        }
+        r->copied += n;
+    }
+    return 0;
+}
+
 /* Writes zeroes to [offset, offset+len) with pwrite (full preallocation). */
 static int raw_write_zero_range(int fd, int64_t offset, int64_t len)
 {
@@ -939,6 +975,86 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
     return ret;
 }
 
+/* ---- copy offloading ---------------------------------------------------- */
+
+static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
+                                             BdrvChild *src,
+                                             int64_t src_offset,
+                                             BdrvChild *dst,
+                                             int64_t dst_offset,
+                                             int64_t bytes,
+                                             BdrvRequestFlags read_flags,
+                                             BdrvRequestFlags write_flags);
+
+/*
+ * The source side ends at the file: the rest of the way is the
+ * destination's (which may be a format allocating clusters first).
+ */
+static int coroutine_fn raw_co_copy_range_from(BlockDriverState *bs,
+                                               BdrvChild *src,
+                                               int64_t src_offset,
+                                               BdrvChild *dst,
+                                               int64_t dst_offset,
+                                               int64_t bytes,
+                                               BdrvRequestFlags read_flags,
+                                               BdrvRequestFlags write_flags)
+{
+    return bdrv_co_copy_range_to(src, src_offset, dst, dst_offset, bytes,
+                                 read_flags, write_flags);
+}
+
+/*
+ * copy_file_range on a worker (it blocks for as long as the copy takes,
+ * unless the file system shares the extents): only between two nodes of
+ * this driver, whose descriptors it can use. A kernel or file system that
+ * cannot (EXDEV across file systems before Linux 5.3, EOPNOTSUPP, EINVAL
+ * for overlapping ranges of one file, ENOSYS) answers -ENOTSUP, so that
+ * the caller copies with reads and writes. Other errors (-ENOSPC, -EIO)
+ * are the copy's own; part of the range may then have been copied.
+ * Past the end of the source file, reads are zeroes: so is the copy.
+ */
+static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
+                                             BdrvChild *src,
+                                             int64_t src_offset,
+                                             BdrvChild *dst,
+                                             int64_t dst_offset,
+                                             int64_t bytes,
+                                             BdrvRequestFlags read_flags,
+                                             BdrvRequestFlags write_flags)
+{
+    BDRVRawState *s = bs->opaque;
+    BDRVRawState *src_s;
+    RawCopyReq r;
+    int ret;
+
+    if (src->bs->drv->bdrv_co_copy_range_to != raw_co_copy_range_to) {
+        return -ENOTSUP;
+    }
+    src_s = src->bs->opaque;
+    r = (RawCopyReq) {
+        .fd_in = src_s->fd, .fd_out = s->fd, .off_in = src_offset,
+        .off_out = dst_offset, .len = bytes,
+    };
+    ret = thread_pool_co_run(raw_pool_copy_range, &r);
+    if (ret == -EXDEV || ret == -EINVAL || ret == -ENOSYS ||
+        ret == -EOPNOTSUPP || ret == -ENOTSUP || ret == -EBADF) {
+        return -ENOTSUP;
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    if (r.copied < bytes) {
+        ret = bdrv_co_pwrite_zeroes(dst, dst_offset + r.copied,
+                                    bytes - r.copied, 0);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    /* The copy dirtied the page cache as a write would (ext4). */
+    raw_co_write_behind(bs, bytes);
+    return 0;
+}
+
 static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs, int64_t offset,
                                         int64_t bytes)
 {
@@ -1479,6 +1595,8 @@ const BlockDriver bdrv_file = {
     .bdrv_co_pwritev = raw_co_pwritev,
     .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
     .bdrv_co_pdiscard = raw_co_pdiscard,
+    .bdrv_co_copy_range_from = raw_co_copy_range_from,
+    .bdrv_co_copy_range_to = raw_co_copy_range_to,
     .bdrv_co_flush_to_disk = raw_co_flush_to_disk,
     .bdrv_co_block_status = raw_co_block_status,
     .bdrv_co_truncate = raw_co_truncate,
@@ -1510,6 +1628,8 @@ const BlockDriver bdrv_host_device = {
     .bdrv_co_pwritev = raw_co_pwritev,
     .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
     .bdrv_co_pdiscard = raw_co_pdiscard,
+    .bdrv_co_copy_range_from = raw_co_copy_range_from,
+    .bdrv_co_copy_range_to = raw_co_copy_range_to,
     .bdrv_co_flush_to_disk = raw_co_flush_to_disk,
     .bdrv_co_block_status = raw_co_block_status,
     .bdrv_co_truncate = raw_co_truncate,

@@ -998,6 +998,156 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     return ret;
 }
 
+/* ---- copy offloading ---------------------------------------------------- */
+
+/*
+ * Which end of a copy a node is being entered from: the source side walks
+ * down the source's graph to a protocol node, which hands over to the
+ * destination side; that walks down the destination's graph, allocating as
+ * a write would, to the protocol node that makes the copy.
+ */
+typedef enum BdrvCopySide {
+    BDRV_COPY_FROM,
+    BDRV_COPY_TO,
+} BdrvCopySide;
+
+/* Bounds and medium of one end; the writable check for the destination. */
+static int bdrv_copy_range_check(BdrvChild *c, int64_t offset, int64_t bytes,
+                                 bool write)
+{
+    if (!c || !c->bs || !c->bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (write && (c->bs->read_only || !(c->perm & BLK_PERM_WRITE))) {
+        return -EPERM;
+    }
+    return bdrv_check_request(offset, bytes);
+}
+
+/*
+ * A copy can only be offloaded in whole blocks of both nodes: padding would
+ * need a buffer, which is the caller's fallback anyway.
+ */
+static bool bdrv_copy_range_aligned(BdrvChild *c, int64_t offset,
+                                    int64_t bytes)
+{
+    int64_t align = c->bs->bl.request_alignment;
+
+    return IS_ALIGNED(offset, align) && IS_ALIGNED(bytes, align);
+}
+
+static int coroutine_fn bdrv_co_copy_range_internal(BdrvChild *src,
+                                                    int64_t src_offset,
+                                                    BdrvChild *dst,
+                                                    int64_t dst_offset,
+                                                    int64_t bytes,
+                                                    BdrvRequestFlags rflags,
+                                                    BdrvRequestFlags wflags,
+                                                    BdrvCopySide side)
+{
+    BlockDriverState *bs;
+    BdrvTrackedRequest req;
+    int ret;
+
+    ret = bdrv_copy_range_check(dst, dst_offset, bytes, true);
+    if (ret < 0) {
+        return ret;
+    }
+    if (wflags & BDRV_REQ_ZERO_WRITE) {
+        /* The source reads as zeroes here: nothing to copy from it. */
+        return bdrv_co_pwrite_zeroes(dst, dst_offset, bytes, wflags);
+    }
+    ret = bdrv_copy_range_check(src, src_offset, bytes, false);
+    if (ret < 0) {
+        return ret;
+    }
+    if (bytes == 0) {
+        return 0;
+    }
+    if (!src->bs->drv->bdrv_co_copy_range_from ||
+        !dst->bs->drv->bdrv_co_copy_range_to ||
+        src->bs->encrypted || dst->bs->encrypted ||
+        (wflags & BDRV_REQ_WRITE_COMPRESSED) ||
+        !bdrv_copy_range_aligned(src, src_offset, bytes) ||
+        !bdrv_copy_range_aligned(dst, dst_offset, bytes)) {
+        return -ENOTSUP;
+    }
+
+    if (side == BDRV_COPY_FROM) {
+        /* A read of the source range: it waits for a serialising write. */
+        bs = src->bs;
+        bdrv_inc_in_flight(bs);
+        tracked_request_begin(&req, bs, src_offset, bytes, false);
+        wait_serialising_requests(&req);
+        ret = bs->drv->bdrv_co_copy_range_from(bs, src, src_offset, dst,
+                                               dst_offset, bytes, rflags,
+                                               wflags);
+        tracked_request_end(&req);
+        bdrv_dec_in_flight(bs);
+        return ret;
+    }
+
+    /* A write of the destination range, in every way the core sees. */
+    bs = dst->bs;
+    bdrv_inc_in_flight(bs);
+    tracked_request_begin(&req, bs, dst_offset, bytes, true);
+    if (wflags & BDRV_REQ_SERIALISING) {
+        tracked_request_set_serialising(&req, bs->bl.request_alignment);
+    }
+    wait_serialising_requests(&req);
+    bdrv_debug_event(bs, BLKDBG_PWRITEV);
+    ret = bs->drv->bdrv_co_copy_range_to(bs, src, src_offset, dst,
+                                         dst_offset, bytes, rflags,
+                                         wflags & ~BDRV_REQ_FUA);
+    bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
+    if (ret >= 0) {
+        bdrv_write_extends(bs, dst_offset + bytes);
+    }
+    /* Even a failed copy may have changed some of the range. */
+    if (!TAILQ_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, dst_offset, bytes);
+    }
+    bs->write_gen++;
+    tracked_request_end(&req);
+    if (ret >= 0 && (wflags & BDRV_REQ_FUA)) {
+        /* No driver copies with FUA: the flush makes it durable. */
+        ret = bdrv_co_flush(bs);
+    }
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_copy_range_from(BdrvChild *src, int64_t src_offset,
+                                         BdrvChild *dst, int64_t dst_offset,
+                                         int64_t bytes,
+                                         BdrvRequestFlags read_flags,
+                                         BdrvRequestFlags write_flags)
+{
+    return bdrv_co_copy_range_internal(src, src_offset, dst, dst_offset,
+                                       bytes, read_flags, write_flags,
+                                       BDRV_COPY_FROM);
+}
+
+int coroutine_fn bdrv_co_copy_range_to(BdrvChild *src, int64_t src_offset,
+                                       BdrvChild *dst, int64_t dst_offset,
+                                       int64_t bytes,
+                                       BdrvRequestFlags read_flags,
+                                       BdrvRequestFlags write_flags)
+{
+    return bdrv_co_copy_range_internal(src, src_offset, dst, dst_offset,
+                                       bytes, read_flags, write_flags,
+                                       BDRV_COPY_TO);
+}
+
+int coroutine_fn bdrv_co_copy_range(BdrvChild *src, int64_t src_offset,
+                                    BdrvChild *dst, int64_t dst_offset,
+                                    int64_t bytes, BdrvRequestFlags read_flags,
+                                    BdrvRequestFlags write_flags)
+{
+    return bdrv_co_copy_range_from(src, src_offset, dst, dst_offset, bytes,
+                                   read_flags, write_flags);
+}
+
 /* ---- flush --------------------------------------------------------------- */
 
 int coroutine_fn bdrv_co_flush(BlockDriverState *bs)

@@ -649,6 +649,22 @@ void *qcow2_cache_is_table_offset(Qcow2Cache *c, uint64_t offset);
 /* Forgets the cached table at offset (its cluster was freed). */
 void qcow2_cache_discard(Qcow2Cache *c, void *table);
 
+/* ---- qcow2-copy-range.c ---------------------------------------------- */
+
+/* The copy offloading hooks (BlockDriver.bdrv_co_copy_range_from/_to). */
+int coroutine_fn qcow2_co_copy_range_from(BlockDriverState *bs,
+                                          BdrvChild *src, int64_t src_offset,
+                                          BdrvChild *dst, int64_t dst_offset,
+                                          int64_t bytes,
+                                          BdrvRequestFlags read_flags,
+                                          BdrvRequestFlags write_flags);
+int coroutine_fn qcow2_co_copy_range_to(BlockDriverState *bs,
+                                        BdrvChild *src, int64_t src_offset,
+                                        BdrvChild *dst, int64_t dst_offset,
+                                        int64_t bytes,
+                                        BdrvRequestFlags read_flags,
+                                        BdrvRequestFlags write_flags);
+
 /* ---- qcow2-compress.c ------------------------------------------------ */
 
 /*

@@ -358,6 +358,50 @@ static const char *const raw_strong_runtime_opts[] = {
     NULL,
 };
 
+static int coroutine_fn raw_co_copy_range_from(BlockDriverState *bs,
+                                               BdrvChild *src,
+                                               int64_t src_offset,
+                                               BdrvChild *dst,
+                                               int64_t dst_offset,
+                                               int64_t bytes,
+                                               BdrvRequestFlags read_flags,
+                                               BdrvRequestFlags write_flags)
+{
+    int ret = raw_adjust_offset(bs, &src_offset, bytes, false);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_copy_range_from(bs->file, src_offset, dst, dst_offset,
+                                   bytes, read_flags, write_flags);
+}
+
+static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
+                                             BdrvChild *src,
+                                             int64_t src_offset,
+                                             BdrvChild *dst,
+                                             int64_t dst_offset,
+                                             int64_t bytes,
+                                             BdrvRequestFlags read_flags,
+                                             BdrvRequestFlags write_flags)
+{
+    int ret;
+
+    /*
+     * The first sector of a probed image must be checked before it is
+     * written (invariant 2), which needs its bytes: copy it by hand.
+     */
+    if (bs->probed_raw && dst_offset < BLOCK_PROBE_BUF_SIZE) {
+        return -ENOTSUP;
+    }
+    ret = raw_adjust_offset(bs, &dst_offset, bytes, true);
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_copy_range_to(src, src_offset, bs->file, dst_offset,
+                                 bytes, read_flags, write_flags);
+}
+
 const BlockDriver bdrv_raw = {
     .format_name = "raw",
     .instance_size = sizeof(BDRVRawState),
@@ -375,6 +419,8 @@ const BlockDriver bdrv_raw = {
     .bdrv_co_pwritev = raw_co_pwritev,
     .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
     .bdrv_co_pdiscard = raw_co_pdiscard,
+    .bdrv_co_copy_range_from = raw_co_copy_range_from,
+    .bdrv_co_copy_range_to = raw_co_copy_range_to,
     .bdrv_co_block_status = raw_co_block_status,
     .bdrv_co_truncate = raw_co_truncate,
     .bdrv_co_getlength = raw_co_getlength,

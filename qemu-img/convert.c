@@ -65,6 +65,11 @@ typedef struct ConvertState {
 
     BlockBackend *target;
     bool target_has_backing;
+    /*
+     * Length of the target's backing file (-1: none): a zero range that
+     * starts past it is left unallocated, since it reads as zeroes there.
+     */
+    int64_t target_backing_len;
     bool has_zero_init;         /* target reads as zeroes where untouched */
     bool compressed;
     bool wr_in_order;
@@ -77,6 +82,13 @@ typedef struct ConvertState {
     int64_t cluster_size;       /* target's, for compressed writes */
     int64_t rate_limit;         /* bytes per second, 0: unlimited */
     int num_coroutines;
+    /*
+     * -C: data chunks are copied by the block layer (copy_file_range)
+     * instead of read and written here; cleared, for good, by the first
+     * copy that fails, whose chunk and all later ones are then read and
+     * written, silently, as the reference does.
+     */
+    bool copy_range;
 
     /* Hand-out of chunks (under lock: block status may yield). */
     CoMutex lock;
@@ -261,7 +273,10 @@ static int coroutine_fn convert_co_refresh_status(ConvertState *s)
     if (pnum <= 0) {
         pnum = src_len - src_off;
     }
-    if (ret & BDRV_BLOCK_ZERO) {
+    if ((ret & BDRV_BLOCK_ZERO) && s->target_has_backing &&
+        s->target_backing_len >= 0 && s->next >= s->target_backing_len) {
+        s->status = CONVERT_BACKING;
+    } else if (ret & BDRV_BLOCK_ZERO) {
         s->status = s->min_sparse ? CONVERT_ZERO : CONVERT_DATA;
     } else if (ret & BDRV_BLOCK_DATA) {
         s->status = CONVERT_DATA;
@@ -452,7 +467,9 @@ typedef struct ConvertPiece {
     ConvertPieces *pieces;
     int64_t offset;
     int64_t bytes;
-    uint8_t *buf;               /* NULL: a zero run */
+    uint8_t *buf;               /* NULL: a zero run or a copy */
+    int src_idx;                /* a copy: from here in this source, */
+    int64_t src_off;            /* -1 if not a copy */
 } ConvertPiece;
 
 static void convert_piece_done(ConvertPieces *p, int ret)
@@ -471,7 +488,10 @@ static void coroutine_fn convert_co_piece(void *opaque)
     QEMUIOVector qiov;
     int ret;
 
-    if (w->buf) {
+    if (w->src_off >= 0) {
+        ret = blk_co_copy_range(w->s->src[w->src_idx], w->src_off,
+                                w->s->target, w->offset, w->bytes, 0, 0);
+    } else if (w->buf) {
         qemu_iovec_init_buf(&qiov, w->buf, w->bytes);
         ret = blk_co_pwritev(w->s->target, w->offset, w->bytes, &qiov, 0);
     } else {
@@ -490,6 +510,28 @@ static void coroutine_fn convert_co_start_piece(ConvertState *s,
 
     *w = (ConvertPiece) {
         .s = s, .pieces = p, .offset = offset, .bytes = bytes, .buf = buf,
+        .src_off = -1,
+    };
+    p->pending++;
+    qemu_coroutine_enter(qemu_coroutine_create(convert_co_piece, w));
+}
+
+/*
+ * Starts the offloaded copy of a data chunk: [offset, offset+bytes) of the
+ * target from src_off on in source src_idx (chunks never span sources but
+ * with -c, which -C excludes).
+ */
+static void coroutine_fn convert_co_start_copy(ConvertState *s,
+                                               ConvertPieces *p,
+                                               int64_t offset, int64_t bytes,
+                                               int src_idx, int64_t src_off)
+{
+    ConvertPiece *w = xnew(ConvertPiece, 1);
+
+    convert_co_throttle(s, bytes);
+    *w = (ConvertPiece) {
+        .s = s, .pieces = p, .offset = offset, .bytes = bytes,
+        .src_idx = src_idx, .src_off = src_off,
     };
     p->pending++;
     qemu_coroutine_enter(qemu_coroutine_create(convert_co_piece, w));
@@ -586,6 +628,7 @@ static void coroutine_fn convert_co_worker(void *opaque)
         ConvertPieces pieces;
         int64_t offset, src_off, n;
         int src_idx, ret, ret2;
+        bool copying;
 
         qemu_co_mutex_lock(&s->lock);
         if (s->ret != -EINPROGRESS) {
@@ -601,7 +644,8 @@ static void coroutine_fn convert_co_worker(void *opaque)
             break;
         }
 
-        if (status == CONVERT_DATA) {
+        copying = status == CONVERT_DATA && s->copy_range;
+        if (status == CONVERT_DATA && !copying) {
             ret = convert_co_read(s, src_idx, src_off, offset, n, buf);
             if (ret < 0) {
                 convert_fail(s, ret);
@@ -619,7 +663,12 @@ static void coroutine_fn convert_co_worker(void *opaque)
         }
 
         pieces = (ConvertPieces) { .pending = 1 };
-        ret = convert_co_write(s, offset, n, buf, status, &pieces);
+        if (copying) {
+            convert_co_start_copy(s, &pieces, offset, n, src_idx, src_off);
+            ret = 0;
+        } else {
+            ret = convert_co_write(s, offset, n, buf, status, &pieces);
+        }
 
         /*
          * In order means issued in order: the next chunk may start its
@@ -651,6 +700,27 @@ static void coroutine_fn convert_co_worker(void *opaque)
         ret2 = convert_co_wait_pieces(&pieces);
         if (ret >= 0) {
             ret = ret2;
+        }
+        if (copying && ret < 0) {
+            /*
+             * Whatever made the copy fail (a format or file system that
+             * cannot, or a real error that the read or the write will hit
+             * again and report): from here on, read and write.
+             */
+            s->copy_range = false;
+            s->scan_zeroes = s->min_sparse != 0;
+            ret = convert_co_read(s, src_idx, src_off, offset, n, buf);
+            if (ret >= 0) {
+                pieces = (ConvertPieces) { .pending = 1 };
+                ret = convert_co_write(s, offset, n, buf, status, &pieces);
+                ret2 = convert_co_wait_pieces(&pieces);
+                if (ret >= 0) {
+                    ret = ret2;
+                }
+            } else {
+                convert_fail(s, ret);
+                break;
+            }
         }
         if (ret < 0) {
             if (s->wr_err_offset < 0 ||
@@ -1301,6 +1371,11 @@ int img_convert(int argc, char **argv)
         s.has_zero_init = min_sparse && !s.target_has_backing &&
                           bdrv_has_zero_init(blk_bs(s.target));
     }
+    s.target_backing_len = -1;
+    if (s.target_has_backing && bdrv_backing_node(blk_bs(s.target))) {
+        s.target_backing_len =
+            bdrv_getlength(bdrv_backing_node(blk_bs(s.target)));
+    }
 
     if (compress) {
         BlockDriverInfo bdi = { 0 };
@@ -1349,6 +1424,7 @@ int img_convert(int argc, char **argv)
     }
     s.num_coroutines = num_coroutines;
     s.rate_limit = rate_limit;
+    s.copy_range = copy_range;
 
     ret = convert_do_copy(&s) < 0 ? 1 : 0;
     if (ret == 0 && bitmaps &&

@@ -220,6 +220,33 @@ int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
                                  bool exact, PreallocMode prealloc,
                                  BdrvRequestFlags flags, Error **errp);
 
+/*
+ * Copy offloading ('convert -C'): copies [off_in, off_in+bytes) of blk_in's
+ * image to off_out in blk_out's without passing the data through a buffer
+ * here (file nodes: copy_file_range, a reflink where the file system can).
+ * Both ranges must lie inside their images. Returns 0 or -errno: -ENOTSUP
+ * if some node on the way cannot offload (other formats, other protocols,
+ * encryption, compressed clusters, unaligned O_DIRECT ranges, a kernel or
+ * file system without copy_file_range between the two files): the caller
+ * then copies with reads and writes.
+ */
+/*
+ * The same between two edges of the graph (blk_co_copy_range goes through
+ * its backends' root edges): src->bs is read, dst->bs written; read_flags
+ * and write_flags are what a read and a write of the ranges would get.
+ * The destination range is serialised, counted in flight and marked dirty
+ * as a write of it would be; dst needs the write permission (-EPERM).
+ * Bounds: -EIO for a range outside [0, BDRV_MAX_LENGTH).
+ */
+int coroutine_fn bdrv_co_copy_range(BdrvChild *src, int64_t src_offset,
+                                    BdrvChild *dst, int64_t dst_offset,
+                                    int64_t bytes, BdrvRequestFlags read_flags,
+                                    BdrvRequestFlags write_flags);
+int coroutine_fn blk_co_copy_range(BlockBackend *blk_in, int64_t off_in,
+                                   BlockBackend *blk_out, int64_t off_out,
+                                   int64_t bytes, BdrvRequestFlags read_flags,
+                                   BdrvRequestFlags write_flags);
+
 /* Synchronous versions: return 0 (or bytes for pread/pwrite) or -errno. */
 int blk_pread(BlockBackend *blk, int64_t offset, int64_t bytes, void *buf,
               BdrvRequestFlags flags);

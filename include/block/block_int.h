@@ -319,6 +319,33 @@ struct BlockDriver {
     /* Protocols: current length in bytes. Formats use total_sectors. */
     int64_t coroutine_fn (*bdrv_co_getlength)(BlockDriverState *bs);
     int64_t (*bdrv_get_allocated_file_size)(BlockDriverState *bs);
+    /*
+     * Copy offloading (bdrv_co_copy_range): bs is the source node in
+     * copy_range_from, the destination in copy_range_to. from maps the
+     * source range onto its own child (formats) and calls
+     * bdrv_co_copy_range_from on it, or, at a protocol node, hands over to
+     * the destination's side with bdrv_co_copy_range_to; to does the
+     * destination's allocation and finally the copy. Either returns
+     * -ENOTSUP when it cannot copy this pair of nodes without a buffer
+     * (the caller then reads and writes); NULL means the same. The core
+     * has checked both ranges, and tracks to's range on bs as a write.
+     */
+    int coroutine_fn (*bdrv_co_copy_range_from)(BlockDriverState *bs,
+                                                BdrvChild *src,
+                                                int64_t src_offset,
+                                                BdrvChild *dst,
+                                                int64_t dst_offset,
+                                                int64_t bytes,
+                                                BdrvRequestFlags read_flags,
+                                                BdrvRequestFlags write_flags);
+    int coroutine_fn (*bdrv_co_copy_range_to)(BlockDriverState *bs,
+                                              BdrvChild *src,
+                                              int64_t src_offset,
+                                              BdrvChild *dst,
+                                              int64_t dst_offset,
+                                              int64_t bytes,
+                                              BdrvRequestFlags read_flags,
+                                              BdrvRequestFlags write_flags);
 
     /* ---- control ---- */
     int coroutine_fn (*bdrv_co_check)(BlockDriverState *bs,
@@ -548,6 +575,24 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
                                   bool exact, PreallocMode prealloc,
                                   BdrvRequestFlags flags, Error **errp);
 int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs);
+/*
+ * The two halves of bdrv_co_copy_range for drivers: _from enters the
+ * source node src->bs (its driver's bdrv_co_copy_range_from, tracked as a
+ * read there), _to the destination node dst->bs (its driver's
+ * bdrv_co_copy_range_to, tracked as a write). With BDRV_REQ_ZERO_WRITE in
+ * write_flags, _to zeroes the destination range instead (src may then be
+ * NULL). Returns 0 or -errno; -ENOTSUP if some driver on the way cannot.
+ */
+int coroutine_fn bdrv_co_copy_range_from(BdrvChild *src, int64_t src_offset,
+                                         BdrvChild *dst, int64_t dst_offset,
+                                         int64_t bytes,
+                                         BdrvRequestFlags read_flags,
+                                         BdrvRequestFlags write_flags);
+int coroutine_fn bdrv_co_copy_range_to(BdrvChild *src, int64_t src_offset,
+                                       BdrvChild *dst, int64_t dst_offset,
+                                       int64_t bytes,
+                                       BdrvRequestFlags read_flags,
+                                       BdrvRequestFlags write_flags);
 /* Status in this node only (no backing walk). */
 int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum,

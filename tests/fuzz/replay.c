@@ -3,17 +3,26 @@
  * directory of files, fed one by one to LLVMFuzzerTestOneInput. `make check`
  * runs every target over its committed corpus (tests/fuzz/corpus/<target>/),
  * so crashes found by fuzzing stay fixed, with any compiler.
+ *
+ * Each input runs in a child of its own, with a time limit and its stderr
+ * (hostile images make drivers talk a lot) kept in a file that is shown
+ * only when the input crashes, hangs or fails a sanitizer.
  */
 #include "config-host.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "util/osdep.h"
 
+/* Seconds one input may take (sanitizer builds are slow, but not this). */
+#define REPLAY_TIME_LIMIT 60
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int replay_file(const char *path)
+static int run_input(const char *path)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
@@ -36,6 +45,64 @@ static int replay_file(const char *path)
     LLVMFuzzerTestOneInput(buf, len);
     free(buf);
     return 0;
+}
+
+static void show_log(int fd)
+{
+    char chunk[4096];
+    ssize_t n;
+
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+        if (write(STDERR_FILENO, chunk, n) != n) {
+            break;
+        }
+    }
+}
+
+static int replay_file(const char *path)
+{
+    char log_name[] = "/tmp/replay-log-XXXXXX";
+    int log_fd, status;
+    pid_t pid;
+
+    log_fd = mkstemp(log_name);
+    if (log_fd < 0) {
+        fprintf(stderr, "replay: cannot make a log file: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    unlink(log_name);
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "replay: fork: %s\n", strerror(errno));
+        close(log_fd);
+        return 1;
+    }
+    if (pid == 0) {
+        dup2(log_fd, STDERR_FILENO);
+        alarm(REPLAY_TIME_LIMIT);
+        _exit(run_input(path));
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        ;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        close(log_fd);
+        return 0;
+    }
+    show_log(log_fd);
+    close(log_fd);
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "replay: '%s': killed by signal %d%s\n", path,
+                WTERMSIG(status), WTERMSIG(status) == SIGALRM ?
+                " (over the time limit)" : "");
+    } else {
+        fprintf(stderr, "replay: '%s': exit status %d\n", path,
+                WEXITSTATUS(status));
+    }
+    return 1;
 }
 
 static int replay_path(const char *path, int *count)
