@@ -505,17 +505,34 @@ static void remove_rule(BDRVBlkdebugState *s, BlkdebugRule *rule)
     free(rule);
 }
 
-/* Stops the calling request until bdrv_debug_resume names tag. */
-static void coroutine_fn suspend_request(BDRVBlkdebugState *s, char *tag)
+/*
+ * Stops the calling request under every one of tags (n of them) at once,
+ * until bdrv_debug_resume has named each; takes the tags.
+ */
+static void coroutine_fn suspend_request(BDRVBlkdebugState *s, char **tags,
+                                         int n)
 {
-    BlkdebugSuspendedReq r = { .co = qemu_coroutine_self(), .tag = tag };
+    BlkdebugSuspendedReq *r = xzalloc(n * sizeof(*r));
+    bool all_resumed;
+    int i;
 
-    TAILQ_INSERT_TAIL(&s->suspended, &r, next);
-    printf("blkdebug: Suspended request '%s'\n", tag);
-    while (!r.resumed) {
-        qemu_coroutine_yield();
+    for (i = 0; i < n; i++) {
+        r[i].co = qemu_coroutine_self();
+        r[i].tag = tags[i];
+        TAILQ_INSERT_TAIL(&s->suspended, &r[i], next);
+        printf("blkdebug: Suspended request '%s'\n", tags[i]);
     }
-    free(tag);
+    do {
+        qemu_coroutine_yield();
+        all_resumed = true;
+        for (i = 0; i < n; i++) {
+            all_resumed &= r[i].resumed;
+        }
+    } while (!all_resumed);
+    for (i = 0; i < n; i++) {
+        free(r[i].tag);
+    }
+    free(r);
 }
 
 static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
@@ -561,10 +578,10 @@ static void blkdebug_debug_event(BlockDriverState *bs, BlkdebugEvent event)
     }
     /* The new state holds while the request is stopped (the reference). */
     s->state = new_state;
-    for (i = 0; i < n_tags; i++) {
-        if (qemu_in_coroutine()) {
-            suspend_request(s, tags[i]);
-        } else {
+    if (n_tags && qemu_in_coroutine()) {
+        suspend_request(s, tags, n_tags);
+    } else {
+        for (i = 0; i < n_tags; i++) {
             free(tags[i]);
         }
     }
@@ -625,7 +642,8 @@ static int blkdebug_debug_breakpoint(BlockDriverState *bs, const char *event,
     rule->event = ev;
     rule->action = ACTION_SUSPEND;
     rule->tag = xstrdup(tag);
-    TAILQ_INSERT_TAIL(&s->rules[ev], rule, next);
+    /* The newest breakpoint of an event stops (and prints) first. */
+    TAILQ_INSERT_HEAD(&s->rules[ev], rule, next);
     return 0;
 }
 

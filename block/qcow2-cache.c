@@ -155,6 +155,7 @@ static int coroutine_fn cache_flush_dependency(BlockDriverState *bs,
 static int coroutine_fn cache_entry_flush(BlockDriverState *bs, Qcow2Cache *c,
                                           int i)
 {
+    BDRVQcow2State *s = bs->opaque;
     int ret;
 
     if (!c->entries[i].dirty || c->entries[i].offset < 0) {
@@ -178,6 +179,11 @@ static int coroutine_fn cache_entry_flush(BlockDriverState *bs, Qcow2Cache *c,
                                 "%#" PRIx64 " lies outside the image file",
                                 c->entries[i].offset);
         return -EIO;
+    }
+    if (c == s->refcount_block_cache) {
+        BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_UPDATE_PART);
+    } else if (c == s->l2_table_cache) {
+        BLKDBG_EVENT(bs->file, BLKDBG_L2_UPDATE);
     }
     ret = bdrv_co_pwrite(bs->file, c->entries[i].offset, c->table_size,
                          cache_table(c, i), 0);
@@ -320,6 +326,9 @@ static int coroutine_fn cache_do_get(BlockDriverState *bs, Qcow2Cache *c,
 
         /* Hold the entry so that a concurrent get cannot evict it. */
         c->entries[i].ref++;
+        if (c == s->l2_table_cache) {
+            BLKDBG_EVENT(bs->file, BLKDBG_L2_LOAD);
+        }
         ret = bdrv_co_pread(bs->file, offset, c->table_size,
                             cache_table(c, i), 0);
         file_len = bdrv_co_getlength(bs->file->bs);

@@ -100,6 +100,7 @@ int coroutine_fn qcow2_write_l1_entry(BlockDriverState *bs, int l1_index)
     for (i = 0; i < n; i++) {
         buf[i] = cpu_to_be64(s->l1_table[l1_start_index + i]);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
     return bdrv_co_pwrite(bs->file, s->l1_table_offset +
                           8 * (int64_t)l1_start_index, 8 * n, buf, 0);
 }
@@ -149,6 +150,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     }
 
     /* The new table's refcounts reach the disk before the header names it. */
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ALLOC_TABLE);
     ret = qcow2_cache_flush(bs, s->l2_table_cache);
     if (ret < 0) {
         goto fail;
@@ -166,6 +168,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
     for (i = 0; i < s->l1_size; i++) {
         new_l1_table[i] = cpu_to_be64(new_l1_table[i]);
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_WRITE_TABLE);
     ret = bdrv_co_pwrite(bs->file, new_l1_table_offset, new_l1_size2,
                          new_l1_table, 0);
     if (ret < 0) {
@@ -181,6 +184,7 @@ int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs, uint64_t min_size,
 
     stbe32(data, new_l1_size);
     stbe64(data + 4, new_l1_table_offset);
+    BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_ACTIVATE_TABLE);
     ret = bdrv_co_pwrite(bs->file, 36, sizeof(data), data, 0);
     if (ret < 0) {
         goto fail_free;
@@ -269,6 +273,7 @@ static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
             uint64_t old_l2_slice_offset =
                 (old_l2_offset & L1E_OFFSET_MASK) + slice * slice_size2;
 
+            BLKDBG_EVENT(bs->file, BLKDBG_L2_ALLOC_COW_READ);
             ret = qcow2_cache_get(bs, s->l2_table_cache, old_l2_slice_offset,
                                   (void **)&old_slice);
             if (ret < 0) {
@@ -282,6 +287,7 @@ static int coroutine_fn l2_allocate(BlockDriverState *bs, int l1_index)
         qcow2_cache_put(s->l2_table_cache, (void **)&l2_slice);
     }
 
+    BLKDBG_EVENT(bs->file, BLKDBG_L2_ALLOC_WRITE);
     ret = qcow2_cache_flush(bs, s->l2_table_cache);
     if (ret < 0) {
         goto fail;
@@ -1044,6 +1050,7 @@ int coroutine_fn qcow2_alloc_compressed_cluster_offset(BlockDriverState *bs,
             return ret;
         }
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_L2_UPDATE_COMPRESSED);
     qcow2_cache_entry_mark_dirty(s->l2_table_cache, l2_slice);
     set_l2_entry(s, l2_slice, l2_index, cluster_offset);
     if (has_subclusters(s)) {
@@ -1310,10 +1317,12 @@ int coroutine_fn qcow2_shrink_l1_table(BlockDriverState *bs,
             continue;
         }
         s->l1_table[i] = 0;
+        BLKDBG_EVENT(bs->file, BLKDBG_L1_SHRINK_WRITE_TABLE);
         ret = qcow2_write_l1_entry(bs, i);
         if (ret < 0) {
             return ret;
         }
+        BLKDBG_EVENT(bs->file, BLKDBG_L1_SHRINK_FREE_L2_CLUSTERS);
         qcow2_free_clusters(bs, l2_offset, s->cluster_size,
                             QCOW2_DISCARD_ALWAYS);
     }

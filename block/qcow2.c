@@ -40,6 +40,7 @@
 #include "qcow2.h"
 
 static int coroutine_fn compress_drain(BlockDriverState *bs);
+static bool is_zero_range(BlockDriverState *bs, int64_t offset, int64_t bytes);
 extern const BlockDriver bdrv_qcow2;
 
 typedef struct QCowHeader {
@@ -1228,13 +1229,39 @@ static void coroutine_fn qcow2_close_entry(void *opaque)
     compress_drain(bs);
 
     if (!bs->read_only && !s->ejected && s->l2_table_cache) {
-        int ret;
+        int ret, l2_ret, rb_ret, result;
 
         qemu_co_mutex_lock(&s->lock);
-        /* Errors here cost at most leaks (invariant 4). */
-        ret = qcow2_flush_caches(bs);
+        /*
+         * Errors here cost at most leaks (invariant 4). Nobody is left to
+         * return them to, so they are reported here, one line per cache,
+         * as the reference does: a cache fails if its write or the one
+         * flush of the file after both writes fails.
+         */
+        l2_ret = qcow2_cache_write(bs, s->l2_table_cache);
+        rb_ret = qcow2_cache_write(bs, s->refcount_block_cache);
+        ret = bdrv_co_flush(bs->file->bs);
+        if (l2_ret == 0) {
+            l2_ret = ret;
+        }
+        if (rb_ret == 0) {
+            rb_ret = ret;
+        }
+        if (l2_ret < 0) {
+            error_report("Failed to flush the L2 table cache: %s",
+                         strerror(-l2_ret));
+        }
+        if (rb_ret < 0) {
+            error_report("Failed to flush the refcount block cache: %s",
+                         strerror(-rb_ret));
+        }
+        result = l2_ret < 0 ? l2_ret : rb_ret;
+        if (result == 0) {
+            /* Both caches are clean: this only issues queued discards. */
+            result = qcow2_flush_caches(bs);
+        }
         /* Refcounts are exact again once both caches are on disk. */
-        if (ret == 0 && !s->signaled_corruption) {
+        if (result == 0 && !s->signaled_corruption) {
             qcow2_mark_clean(bs);
         }
         qemu_co_mutex_unlock(&s->lock);
@@ -1272,6 +1299,7 @@ static int coroutine_fn read_backing(BlockDriverState *bs, uint64_t offset,
     if ((int64_t)offset < backing_len) {
         n = MIN(bytes, (uint64_t)backing_len - offset);
         qemu_iovec_init_slice(&sub, qiov, qiov_offset, n);
+        BLKDBG_EVENT(bs->file, BLKDBG_READ_BACKING_AIO);
         ret = bdrv_co_preadv(bs->backing, offset, n, &sub, 0);
         qemu_iovec_destroy(&sub);
         if (ret < 0) {
@@ -1317,6 +1345,7 @@ static int coroutine_fn read_compressed(BlockDriverState *bs, uint64_t l2_entry,
         memset(buf, 0, csize);
         csize = file_len - coffset;
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_READ_COMPRESSED);
     ret = bdrv_co_pread(bs->file, coffset, csize, buf, 0);
     if (ret < 0) {
         goto out;
@@ -1380,6 +1409,7 @@ static int coroutine_fn qcow2_co_preadv_part(BlockDriverState *bs,
                 return -ENOTSUP;
             }
             qemu_iovec_init_slice(&sub, qiov, qiov_offset, cur_bytes);
+            BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
             ret = bdrv_co_preadv(qcow2_data_child(bs), host_offset,
                                  cur_bytes, &sub, 0);
             qemu_iovec_destroy(&sub);
@@ -1421,33 +1451,45 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset,
 /*
  * Writes the guest data of an allocation together with its COW parts, read
  * from the guest view (backing file, old cluster, zeroes) that the L2 entry
- * still gives, in one request.
+ * still gives, in one request. COW parts that read as zeroes are not read:
+ * as in the reference, which zeroes the cluster instead, the allocation
+ * then raises cluster_alloc_space rather than cow_read and cow_write.
  */
 static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
                                        QEMUIOVector *qiov, size_t qiov_offset,
                                        uint64_t bytes)
 {
-    BDRVQcow2State *s = bs->opaque;
     uint64_t start = m->cow_start.nb_bytes;
     uint64_t end = m->cow_end.nb_bytes;
+    uint64_t start_off = m->offset + m->cow_start.offset;
+    uint64_t end_off = m->offset + m->cow_end.offset;
     uint8_t *start_buf = NULL, *end_buf = NULL;
+    bool zero_cow = false;
     QEMUIOVector hd;
     QEMUIOVector tmp;
     int ret;
 
-    (void)s;
     qemu_iovec_init(&hd, qiov->niov + 2);
+    if ((start || end) && is_zero_range(bs, start_off, start) &&
+        is_zero_range(bs, end_off, end)) {
+        zero_cow = true;
+        BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC_SPACE);
+    }
     if (start) {
         start_buf = qemu_try_blockalign(start);
         if (!start_buf) {
             ret = -ENOMEM;
             goto out;
         }
-        qemu_iovec_init_buf(&tmp, start_buf, start);
-        ret = qcow2_co_preadv_part(bs, m->offset + m->cow_start.offset, start,
-                                   &tmp, 0);
-        if (ret < 0) {
-            goto out;
+        if (zero_cow) {
+            memset(start_buf, 0, start);
+        } else {
+            qemu_iovec_init_buf(&tmp, start_buf, start);
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+            ret = qcow2_co_preadv_part(bs, start_off, start, &tmp, 0);
+            if (ret < 0) {
+                goto out;
+            }
         }
         qemu_iovec_add(&hd, start_buf, start);
     }
@@ -1458,13 +1500,21 @@ static int coroutine_fn write_with_cow(BlockDriverState *bs, QCowL2Meta *m,
             ret = -ENOMEM;
             goto out;
         }
-        qemu_iovec_init_buf(&tmp, end_buf, end);
-        ret = qcow2_co_preadv_part(bs, m->offset + m->cow_end.offset, end,
-                                   &tmp, 0);
-        if (ret < 0) {
-            goto out;
+        if (zero_cow) {
+            memset(end_buf, 0, end);
+        } else {
+            qemu_iovec_init_buf(&tmp, end_buf, end);
+            BLKDBG_EVENT(bs->file, BLKDBG_COW_READ);
+            ret = qcow2_co_preadv_part(bs, end_off, end, &tmp, 0);
+            if (ret < 0) {
+                goto out;
+            }
         }
         qemu_iovec_add(&hd, end_buf, end);
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+    if ((start || end) && !zero_cow) {
+        BLKDBG_EVENT(bs->file, BLKDBG_COW_WRITE);
     }
     ret = bdrv_co_pwritev(qcow2_data_child(bs),
                           m->alloc_offset + m->cow_start.offset, hd.size, &hd,
@@ -1525,6 +1575,7 @@ static int coroutine_fn qcow2_co_pwritev_part(BlockDriverState *bs,
             }
         } else {
             qemu_iovec_init_slice(&sub, qiov, qiov_offset, cur_bytes);
+            BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
             ret = bdrv_co_pwritev(qcow2_data_child(bs), host_offset,
                                   cur_bytes, &sub, 0);
             qemu_iovec_destroy(&sub);
@@ -1637,6 +1688,7 @@ static void coroutine_fn compress_job_entry(void *opaque)
             /* The next job may allocate while this one writes. */
             st->compress_turn++;
             qemu_co_queue_restart_all(&st->compress_turn_queue);
+            BLKDBG_EVENT(bs->file, BLKDBG_WRITE_COMPRESSED);
             ret = bdrv_co_pwrite(bs->file, host, out_len, out_buf, 0);
             goto done;
         }
@@ -1769,7 +1821,6 @@ static int coroutine_fn qcow2_co_pwritev_compressed(BlockDriverState *bs,
     return 0;
 }
 
-static bool is_zero_range(BlockDriverState *bs, int64_t offset, int64_t bytes);
 
 static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs,
                                                int64_t offset, int64_t bytes,
@@ -2205,6 +2256,10 @@ static int coroutine_fn qcow2_co_truncate(BlockDriverState *bs, int64_t offset,
     }
     stbe64(size_be, offset);
     ret = bdrv_co_pwrite(bs->file, 24, sizeof(size_be), size_be, 0);
+    if (ret >= 0) {
+        /* On disk at once, as the reference (its flushes are the same). */
+        ret = bdrv_co_flush(bs->file->bs);
+    }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to update the image size");
         goto fail;
@@ -2575,6 +2630,7 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     uint8_t *block = NULL;
     uint8_t hdr[20];
     uint64_t entry, i;
+    bool broken = false;
     int ret;
 
     reftable = qemu_try_blockalign(cs);
@@ -2603,14 +2659,24 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     }
     qcow2_drop_queued_discards(bs);
 
+    /*
+     * From here on a failure leaves the in-memory tables out of step with
+     * the file: the node is given up (no more I/O, not even the caches'
+     * at close), as the reference does; the dirty bit makes the next open
+     * rebuild the refcounts.
+     */
+    broken = true;
+
     /* The old L1 table first: the image reads as its backing file now. */
     if (l1_bytes) {
+        BLKDBG_EVENT(bs->file, BLKDBG_L1_UPDATE);
         ret = bdrv_co_pwrite_zeroes(bs->file, s->l1_table_offset,
                                     ROUND_UP(l1_bytes, cs), 0);
         if (ret < 0) {
             goto out;
         }
     }
+    BLKDBG_EVENT(bs->file, BLKDBG_EMPTY_IMAGE_PREPARE);
     ret = bdrv_co_pwrite_zeroes(bs->file, cs, (2 + l1_clusters) * cs, 0);
     if (ret < 0) {
         goto out;
@@ -2629,6 +2695,7 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     }
 
     entry = cpu_to_be64(2 * cs);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFTABLE_UPDATE);
     ret = bdrv_co_pwrite(bs->file, cs, sizeof(entry), &entry, 0);
     if (ret < 0) {
         goto out;
@@ -2642,6 +2709,13 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     for (i = 0; i < 3 + l1_clusters; i++) {
         s->set_refcount(block, i, 1);
     }
+    /*
+     * The reference allocates these clusters the ordinary way, with the
+     * events of an allocation.
+     */
+    BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_ALLOC);
+    BLKDBG_EVENT(bs->file, BLKDBG_REFBLOCK_LOAD);
     ret = bdrv_co_pwrite(bs->file, 2 * cs, cs, block, 0);
     if (ret < 0) {
         goto out;
@@ -2679,6 +2753,9 @@ static int coroutine_fn rewrite_empty(BlockDriverState *bs)
     ret = bdrv_co_flush(bs->file->bs);
 
 out:
+    if (ret < 0 && broken) {
+        s->ejected = true;
+    }
     qemu_vfree(reftable);
     qemu_vfree(block);
     return ret;

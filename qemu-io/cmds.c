@@ -453,36 +453,70 @@ const CmdInfo truncate_cmd = {
 /* ---- blkdebug breakpoints ------------------------------------------------ */
 
 /*
- * Our block layer has no blkdebug driver, so every image answers these as
- * the reference's non-blkdebug images do: not supported.
+ * These reach the first blkdebug node at or below the image (the block
+ * layer's bdrv_debug_* calls); an image without one answers -ENOTSUP, an
+ * unknown event or tag -ENOENT, with the reference's messages.
  */
 static int break_f(BlockBackend *blk, int argc, char **argv)
 {
-    printf("Could not set breakpoint: %s\n", strerror(ENOTSUP));
-    return -ENOTSUP;
+    int ret;
+
+    ret = bdrv_debug_breakpoint(blk_bs(blk), argv[1], argv[2]);
+    if (ret < 0) {
+        printf("Could not set breakpoint: %s\n", strerror(-ret));
+    }
+    return ret;
 }
 
 static int remove_break_f(BlockBackend *blk, int argc, char **argv)
 {
-    printf("Could not remove breakpoint %s: %s\n", argv[1],
-           strerror(ENOTSUP));
-    return -ENOTSUP;
+    int ret;
+
+    ret = bdrv_debug_remove_breakpoint(blk_bs(blk), argv[1]);
+    if (ret < 0) {
+        printf("Could not remove breakpoint %s: %s\n", argv[1],
+               strerror(-ret));
+    }
+    return ret;
 }
 
 static int resume_f(BlockBackend *blk, int argc, char **argv)
 {
-    printf("Could not resume request: %s\n", strerror(ENOTSUP));
-    return -ENOTSUP;
+    int ret;
+
+    ret = bdrv_debug_resume(blk_bs(blk), argv[1]);
+    if (ret < 0) {
+        printf("Could not resume request: %s\n", strerror(-ret));
+    }
+    return ret;
 }
 
 /*
- * The reference waits forever for a request that no breakpoint can stop;
- * failing at once is kinder to scripts.
+ * Runs the event loop until a request is stopped with tag. The reference
+ * waits forever when no request is in flight (or the image has no
+ * blkdebug node) and none can ever stop; we fail at once instead, with
+ * the error resume would give (-ENOTSUP or -ENOENT), as that is kinder to
+ * scripts.
  */
 static int wait_break_f(BlockBackend *blk, int argc, char **argv)
 {
-    printf("Could not wait for request: %s\n", strerror(ENOTSUP));
-    return -ENOTSUP;
+    AioContext *ctx = qemu_get_aio_context();
+    BlockDriverState *bs = blk_bs(blk);
+    int ret;
+
+    while (!bdrv_debug_is_suspended(bs, argv[1])) {
+        if (qemuio_aio_in_flight() == 0) {
+            /* Nothing is stopped with tag, so this resumes nothing. */
+            ret = bdrv_debug_resume(bs, argv[1]);
+            if (ret >= 0) {
+                ret = -ENOENT;
+            }
+            printf("Could not wait for request: %s\n", strerror(-ret));
+            return ret;
+        }
+        aio_poll(ctx, true);
+    }
+    return 0;
 }
 
 const CmdInfo break_cmd = {

@@ -804,6 +804,11 @@ static void aio_submit(AioRequest *aio)
     qemu_coroutine_enter(qemu_coroutine_create(aio_co_entry, aio));
 }
 
+int qemuio_aio_in_flight(void)
+{
+    return aio_in_flight;
+}
+
 void qemuio_drain_aio(void)
 {
     AioContext *ctx = qemu_get_aio_context();

@@ -110,6 +110,9 @@ void qemuio_object_add(const char *optarg);
 /* Waits until every aio_read/aio_write request has completed. */
 void qemuio_drain_aio(void);
 
+/* Number of aio_read/aio_write requests not completed yet (io.c). */
+int qemuio_aio_in_flight(void);
+
 /* ---- helpers (util.c) ---------------------------------------------------- */
 
 /* The largest request the block layer takes: INT_MAX rounded to sectors. */
