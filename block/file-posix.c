@@ -804,26 +804,6 @@ static bool raw_qiov_needs_bounce(BDRVRawState *s, BlockDriverState *bs,
     return !qemu_iovec_is_aligned(qiov, bs->bl.min_mem_alignment);
 }
 
-/*
- * Large buffered reads go to io_uring's workers (AIO_OP_READ_ON_WORKER):
- * convert then copies out of the page cache on one core while it writes
- * on the other (convert raw->raw of the bench: about a tenth faster).
- * Below this size the hand-off costs more than the copy.
- */
-#define READ_ON_WORKER_MIN (256 * KiB)
-
-static AioFileOp raw_aio_op(BDRVRawState *s, AioFileOp op, int64_t bytes)
-{
-    if (op == AIO_OP_WRITE && s->writes_block) {
-        return AIO_OP_WRITE_BLOCKING;
-    }
-    if (op == AIO_OP_READ && !(s->open_flags & O_DIRECT) &&
-        bytes >= READ_ON_WORKER_MIN) {
-        return AIO_OP_READ_ON_WORKER;
-    }
-    return op;
-}
-
 static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
                                    int64_t bytes, QEMUIOVector *qiov,
                                    AioFileOp op)
@@ -846,7 +826,8 @@ static int coroutine_fn raw_co_prw(BlockDriverState *bs, int64_t offset,
         q = &bounce_qiov;
     }
     ret = aio_co_file_io(s->ctx, s->aio, s->fd, offset, q,
-                         raw_aio_op(s, op, bytes));
+                         op == AIO_OP_WRITE && s->writes_block ?
+                         AIO_OP_WRITE_BLOCKING : op);
     if (ret >= 0) {
         if (op == AIO_OP_READ) {
             /* Past the end of the file: zeroes. */

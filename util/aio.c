@@ -649,7 +649,6 @@ static void luring_prep(AioContext *ctx, struct io_uring_sqe *sqe,
 
     switch (req->op) {
     case AIO_OP_READ:
-    case AIO_OP_READ_ON_WORKER:     /* not seen here: aio_co_file_io */
         if (single) {
             io_uring_prep_read(sqe, req->fd, req->cur_iov[0].iov_base,
                                req->cur_iov[0].iov_len, off);
@@ -1056,10 +1055,10 @@ int64_t coroutine_fn aio_co_file_io(AioContext *ctx, AioBackend backend,
     req.ret = 0;
     req.complete = false;
     req.punt = false;
-    if (op == AIO_OP_WRITE_BLOCKING || op == AIO_OP_READ_ON_WORKER) {
-        req.op = op = op == AIO_OP_WRITE_BLOCKING ? AIO_OP_WRITE : AIO_OP_READ;
+    if (op == AIO_OP_WRITE_BLOCKING) {
+        req.op = op = AIO_OP_WRITE;
 #ifdef CONFIG_LIBURING
-        /* IOSQE_ASYNC came with IORING_OP_READ/WRITE (5.6). */
+        /* IOSQE_ASYNC came with IORING_OP_WRITE (5.6). */
         req.punt = backend == AIO_BACKEND_IO_URING && ctx->uring_has_rw;
 #endif
     }

@@ -92,14 +92,6 @@ typedef enum AioFileOp {
      * inline and failing; the other backends treat it as AIO_OP_WRITE.
      */
     AIO_OP_WRITE_BLOCKING,
-    /*
-     * A large read of a buffered file: io_uring hands it to its workers at
-     * once. Served from the page cache, an io_uring read is otherwise
-     * copied inline by the thread that submits it, so the loop thread
-     * would copy every byte that convert reads while the workers write on
-     * the other cores; the other backends treat it as AIO_OP_READ.
-     */
-    AIO_OP_READ_ON_WORKER,
 } AioFileOp;
 
 /*

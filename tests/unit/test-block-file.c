@@ -169,78 +169,6 @@ START_TEST(test_write_blocking_op)
 }
 END_TEST
 
-/*
- * AIO_OP_READ_ON_WORKER (the file driver's large buffered reads) reads the
- * same bytes as AIO_OP_READ on every backend, many at a time, and stops
- * short at the end of the file as a read does.
- */
-#define WORKER_READ_SIZE (256 * 1024)
-
-typedef struct WorkerRead {
-    AioBackend backend;
-    int fd;
-    int next;
-    int ret;
-} WorkerRead;
-
-static void coroutine_fn worker_read_entry(void *opaque)
-{
-    WorkerRead *r = opaque;
-    int i = r->next++;
-    uint8_t *buf = xmalloc(WORKER_READ_SIZE);
-    QEMUIOVector qiov;
-    int64_t ret;
-    size_t want = i == 15 ? WORKER_READ_SIZE / 2 : WORKER_READ_SIZE;
-    size_t j;
-
-    memset(buf, 0xaa, WORKER_READ_SIZE);
-    qemu_iovec_init_buf(&qiov, buf, WORKER_READ_SIZE);
-    ret = aio_co_file_io(qemu_get_aio_context(), r->backend, r->fd,
-                         (int64_t)i * WORKER_READ_SIZE, &qiov,
-                         AIO_OP_READ_ON_WORKER);
-    if (ret != (int64_t)want) {
-        r->ret = ret < 0 ? (int)ret : -EIO;
-    }
-    for (j = 0; j < want; j++) {
-        if (buf[j] != (uint8_t)(i + 1)) {
-            r->ret = -EIO;
-            break;
-        }
-    }
-    free(buf);
-}
-
-static void check_worker_reads(AioBackend backend)
-{
-    WorkerRead r = { backend, -1, 0, 0 };
-    uint8_t *buf = xmalloc(WORKER_READ_SIZE);
-    int i;
-
-    r.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_int_ge(r.fd, 0);
-    /* 15.5 pieces of a byte each: the last read comes back half full. */
-    for (i = 0; i < 16; i++) {
-        size_t n = i == 15 ? WORKER_READ_SIZE / 2 : WORKER_READ_SIZE;
-
-        memset(buf, i + 1, WORKER_READ_SIZE);
-        ck_assert_int_eq(pwrite(r.fd, buf, n, (off_t)i * WORKER_READ_SIZE),
-                         (ssize_t)n);
-    }
-    test_run_coroutines(16, worker_read_entry, &r);
-    ck_assert_int_eq(r.ret, 0);
-    close(r.fd);
-    free(buf);
-}
-
-START_TEST(test_read_on_worker_op)
-{
-    check_worker_reads(AIO_BACKEND_THREADS);
-    if (backend_works(AIO_BACKEND_IO_URING)) {
-        check_worker_reads(AIO_BACKEND_IO_URING);
-    }
-}
-END_TEST
-
 START_TEST(test_io_native)
 {
     BlockBackend *blk;
@@ -1000,7 +928,6 @@ static Suite *block_file_suite(void)
     tcase_add_test(tc, test_io_uring);
     tcase_add_test(tc, test_io_native);
     tcase_add_test(tc, test_write_blocking_op);
-    tcase_add_test(tc, test_read_on_worker_op);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_empty_filename);
     suite_add_tcase(s, tc);
