@@ -977,15 +977,6 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
 
 /* ---- copy offloading ---------------------------------------------------- */
 
-static int coroutine_fn raw_co_copy_range_to(BlockDriverState *bs,
-                                             BdrvChild *src,
-                                             int64_t src_offset,
-                                             BdrvChild *dst,
-                                             int64_t dst_offset,
-                                             int64_t bytes,
-                                             BdrvRequestFlags read_flags,
-                                             BdrvRequestFlags write_flags);
-
 /*
  * The source side ends at the file: the rest of the way is the
  * destination's (which may be a format allocating clusters first).
