@@ -90,6 +90,9 @@ typedef enum AioFileOp {
      * file systems without asynchronous buffered writes, such as ext4):
      * io_uring hands it to its workers at once instead of first trying it
      * inline and failing; the other backends treat it as AIO_OP_WRITE.
+     * Workers run such writes side by side even when they write one file
+     * (a write that failed inline is queued behind the file's others), so
+     * file-posix asks this for small writes only.
      */
     AIO_OP_WRITE_BLOCKING,
 } AioFileOp;
