@@ -71,19 +71,20 @@ typedef struct BDRVRawState {
 
 /*
  * Buffered writes on ext2/3/4 never start without blocking (no async
- * buffered writes there): io_uring would try each inline, fail and then
- * hand it to a worker; asking for the worker at once saves that (about a
- * sixth of bench -w's time). Other file systems, and O_DIRECT, try inline.
+ * buffered writes there): io_uring tries each inline, fails and then
+ * queues it for a worker, hashed by inode, so that one worker writes a
+ * file's queued writes in turn. Asking for a worker at once skips the
+ * failed try but also the hashing: several workers then write one file
+ * together and spin on its inode lock, which on a loaded machine can
+ * triple the system time. Other file systems, and O_DIRECT, try inline.
  *
- * Only writes up to a cluster, though. io_uring does not hash requests
- * sent to its workers at once by the inode they write, so several workers
- * write one file together and spin on its inode lock; on a loaded machine
- * that spin can triple the system time. A larger write that fails inline
- * is queued hashed, and one worker writes the file's large writes in turn:
- * convert raw->raw of 2 GiB went from 1.20x to 1.46x the reference's
- * speed, four such converts at once from 1.06x to 1.21x. Hashing 64 KiB
- * writes too made convert -c zstd (whose incompressible clusters are 64
- * KiB writes next to the compressed ones) a tenth slower.
+ * Only writes up to 64 KiB (a default qcow2 cluster) go to the workers at
+ * once. Leaving larger ones hashed took convert raw->raw of 2 GiB from
+ * 1.20x to 1.46x the reference's speed, four such converts at once from
+ * 1.06x to 1.21x. Hashing all writes made convert -c zstd, whose small
+ * compressed writes and 64 KiB incompressible clusters come from jobs
+ * that wait for each other, 10-19% slower (though bench -w and convert
+ * to qcow2 of a backing chain were faster).
  */
 #define EXT4_MAGIC 0xEF53
 #define PUNTED_WRITE_MAX (64 * KiB)
